@@ -1,0 +1,178 @@
+"""The `kdsuite` command line: parse, call, print. `--json` prints one JSON object on stdout and nothing
+else there (progress goes to stderr). User errors print one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+
+from suite.errors import KdsuiteError
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _data_args(p: argparse.ArgumentParser, dataset: bool = True) -> None:
+    if dataset:
+        p.add_argument("dataset", help="registered name (emotion, imdb, amazon_polarity) or a folder/file")
+    p.add_argument("--data-dir", help="local mirror <dir>/<name>/<split>.parquet (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-size", type=float, default=0.1, help="share of train carved for validation if needed")
+    p.add_argument("--train-fraction", type=float, help="stratified seeded share of train to keep")
+    p.add_argument("--max-train", type=int, help="at most this many training rows (stratified, seeded)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _load(args, dataset: str | None = None):
+    from suite.data import load_dataset
+
+    return load_dataset(dataset or args.dataset, args.data_dir, val_size=args.val_size, seed=args.seed,
+                        train_fraction=args.train_fraction, max_train=args.max_train)
+
+
+def _use_backend(name: str | None) -> str:
+    """Fix the Keras backend for this process before keras is imported."""
+    name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if name not in BACKENDS:
+        raise KdsuiteError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+        raise KdsuiteError(f"keras is already imported with backend {sys.modules['keras'].backend.backend()!r}")
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_datasets(args) -> dict:
+    from suite.data import DATASETS
+
+    names = [args.dataset] if args.dataset else list(DATASETS)
+    out = {}
+    for name in names:
+        ds = _load(args, name)
+        out[ds.name] = ds.summary()
+    return out
+
+
+def _print_datasets(result: dict) -> None:
+    for summary in result.values():
+        print(f"{summary['name']}  source: {summary['source']}  fingerprint: {summary['fingerprint']}")
+        print(f"  labels: {', '.join(summary['label_names'])}")
+        for split, info in summary["splits"].items():
+            dist = ", ".join(f"{k} {v}" for k, v in info["labels"].items())
+            print(f"  {split:<11} {info['rows']:>7} rows   {dist}")
+        for k, v in summary["recipe"].items():
+            print(f"  {k}: {v}")
+
+
+def cmd_baseline(args) -> dict:
+    from suite.baseline import tfidf_logreg
+
+    return tfidf_logreg(_load(args), seed=args.seed)
+
+
+def _print_model_result(r: dict) -> None:
+    t = r["test"]
+    print(f"{r['model']} on {r['dataset']} ({r['data_source']}, {r['train_rows']} training rows)")
+    print(f"  test accuracy {t['accuracy']:.4f}  macro P {t['macro_precision']:.4f}  R {t['macro_recall']:.4f}"
+          f"  F1 {t['macro_f1']:.4f}")
+    print(f"  params {r['param_count']:,} ({r['param_count_note']})")
+    print(f"  config {json.dumps(r['config'])}")
+    print(f"  times (s) {json.dumps(r['times_s'])}")
+
+
+def cmd_list(args) -> list[dict]:
+    if args.what == "datasets":
+        from suite.data import DATASETS
+
+        return [{"name": s.name, "hub_id": s.hub_id, "labels": list(s.label_names), "splits": list(s.hub_splits),
+                 "max_length": s.max_length} for s in DATASETS.values()]
+    if args.what == "students":
+        _use_backend(args.backend)
+        from students import STUDENTS, count_params
+
+        return [{"name": e.name, "family": e.meta.get("family", ""), "description": e.meta.get("description", ""),
+                 "size": e.defaults, "params_at_vocab_5000": count_params(e.name)} for e in STUDENTS.entries()]
+    from teachers import TEACHERS
+
+    return [{"name": e.name, "family": e.meta.get("family", ""), "description": e.meta.get("description", "")}
+            for e in TEACHERS.entries()]
+
+
+def _print_list(rows: list[dict]) -> None:
+    for row in rows:
+        print("  ".join(f"{k}={v}" if not isinstance(v, str) else v for k, v in row.items()))
+
+
+def cmd_distill(args) -> dict:
+    _use_backend(args.backend)
+    from suite.train import distill_command
+
+    return distill_command(args, _load(args))
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kdsuite", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("datasets", help="show datasets: source used, splits, label counts, fingerprint")
+    p.add_argument("dataset", nargs="?", help="one dataset (default: all registered)")
+    _data_args(p, dataset=False)
+    p.set_defaults(run=cmd_datasets, show=_print_datasets)
+
+    p = sub.add_parser("baseline", help="TF-IDF + logistic regression, tuned on validation")
+    _data_args(p)
+    p.set_defaults(run=cmd_baseline, show=_print_model_result)
+
+    p = sub.add_parser("list", help="list registered datasets, students or teachers")
+    p.add_argument("what", choices=("datasets", "students", "teachers"))
+    p.add_argument("--backend", choices=BACKENDS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_list, show=_print_list)
+
+    p = sub.add_parser("distill", help="train a student, distilled from teacher logits or from labels alone")
+    _data_args(p)
+    p.add_argument("--student", default="mlp", help="registered name, module:Name or file.py:Name")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--teacher", help="teacher whose cached or committed logits to use")
+    source.add_argument("--teacher-logits", help="a logits file (.npz) for this dataset")
+    source.add_argument("--no-kd", action="store_true", help="hard labels only (no teacher)")
+    p.add_argument("--backend", choices=BACKENDS)
+    p.add_argument("--loss", choices=("kl", "mse", "ce+kl"), default="kl")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label CE in ce+kl")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--vocab-size", type=int, default=5000)
+    p.add_argument("--seq-len", type=int, help="tokens per text (default: the dataset's)")
+    p.add_argument("--out", default="runs", help="folder for the .keras model, TensorBoard logs and result")
+    p.set_defaults(run=cmd_distill, show=_print_model_result)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.json:
+            with contextlib.redirect_stdout(sys.stderr):
+                result = args.run(args)
+            print(json.dumps(result, default=str))
+        else:
+            args.show(args.run(args))
+    except KdsuiteError as exc:
+        print(f"kdsuite: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kdsuite: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

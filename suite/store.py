@@ -1,0 +1,71 @@
+"""Files that must never be seen half-written: atomic writes, content-addressed caches, and a lock for
+processes that share a cache directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from filelock import FileLock
+
+
+def cache_root() -> Path:
+    """Where caches live: $KDSUITE_CACHE, else ~/.cache/kdsuite."""
+    return Path(os.environ.get("KDSUITE_CACHE") or Path.home() / ".cache" / "kdsuite").expanduser()
+
+
+def key(**parts) -> str:
+    """A short content hash of JSON-serialisable parts."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success fsync it and rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """An inter-process lock on `path` (a `.lock` file beside it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        yield
+
+
+def cached(path: str | os.PathLike, compute: Callable[[Path], None]) -> Path:
+    """Return `path`, first creating it with `compute(tmp_path)` under a lock if it does not exist."""
+    path = Path(path)
+    if path.exists():
+        return path
+    with locked(path):
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                compute(tmp)
+    return path
