@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 
+from suite.backend import BACKENDS, use_backend
 from suite.errors import KdsuiteError
-
-BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _data_args(p: argparse.ArgumentParser, dataset: bool = True) -> None:
@@ -30,17 +28,6 @@ def _load(args, dataset: str | None = None):
 
     return load_dataset(dataset or args.dataset, args.data_dir, val_size=args.val_size, seed=args.seed,
                         train_fraction=args.train_fraction, max_train=args.max_train)
-
-
-def _use_backend(name: str | None) -> str:
-    """Fix the Keras backend for this process before keras is imported."""
-    name = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
-    if name not in BACKENDS:
-        raise KdsuiteError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
-    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
-        raise KdsuiteError(f"keras is already imported with backend {sys.modules['keras'].backend.backend()!r}")
-    os.environ["KERAS_BACKEND"] = name
-    return name
 
 
 # ---------------------------------------------------------------- commands
@@ -90,7 +77,7 @@ def cmd_list(args) -> list[dict]:
         return [{"name": s.name, "hub_id": s.hub_id, "labels": list(s.label_names), "splits": list(s.hub_splits),
                  "max_length": s.max_length} for s in DATASETS.values()]
     if args.what == "students":
-        _use_backend(args.backend)
+        use_backend(args.backend)
         from students import STUDENTS, count_params
 
         return [{"name": e.name, "family": e.meta.get("family", ""), "description": e.meta.get("description", ""),
@@ -107,7 +94,7 @@ def _print_list(rows: list[dict]) -> None:
 
 
 def cmd_distill(args) -> dict:
-    _use_backend(args.backend)
+    use_backend(args.backend)
     from suite.train import distill_command
 
     return distill_command(args, _load(args))

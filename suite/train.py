@@ -1,0 +1,183 @@
+"""Train one student (scratch or distilled) end to end: ids, targets, fit with early stopping and
+TensorBoard, evaluation on test, `.keras` export and one result record. A finished run is not redone."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from suite import store
+from suite.data import DATASETS, TextDataset
+from suite.errors import KdsuiteError
+from suite.metrics import classification_metrics
+from suite.tokens import tokenize
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    student: str = "mlp"
+    loss: str = "kl"  # kl | ce+kl | mse | ce (no teacher)
+    temperature: float = 1.0
+    alpha: float = 0.5
+    epochs: int = 50
+    patience: int = 5
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    vocab_size: int = 5000
+    seq_len: int = 64
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.temperature <= 0:
+            raise KdsuiteError(f"--temperature must be > 0, got {self.temperature}")
+        if not 0 <= self.alpha <= 1:
+            raise KdsuiteError(f"--alpha must be in [0, 1], got {self.alpha}")
+        for name in ("epochs", "batch_size", "vocab_size", "seq_len"):
+            if getattr(self, name) < 1:
+                raise KdsuiteError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.patience < 0 or self.learning_rate <= 0:
+            raise KdsuiteError("--patience must be >= 0 and --learning-rate > 0")
+
+
+def code_version() -> str:
+    """The git commit of the kdsuite checkout (with '+dirty' for uncommitted changes), else the version."""
+    import subprocess
+
+    import suite
+
+    root = Path(suite.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return f"kdsuite-{suite.__version__}"
+
+
+def _targets(labels: np.ndarray, teacher: np.ndarray | None) -> dict:
+    return {"label": labels.astype("int32")} | ({} if teacher is None else {"teacher": teacher.astype("float32")})
+
+
+def _write_hparams(log_dir: Path, hparams: dict) -> None:
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    with tf.summary.create_file_writer(str(log_dir / "hparams")).as_default():
+        hp.hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
+
+
+def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, np.ndarray] | None,
+                  teacher_id: str | None, out_dir: str | Path, verbose: int = 2) -> dict:
+    """Fit `cfg.student` on `ds` (distilled from `teacher_logits` unless cfg.loss == 'ce')."""
+    import keras
+
+    from students import build_student
+    from suite.backend import seed_everything
+    from suite.distill import Distiller
+
+    cfg.validate()
+    if (cfg.loss == "ce") != (teacher_logits is None):
+        raise KdsuiteError("teacher logits are needed for every loss but 'ce' (use --no-kd to train on labels)")
+    backend = keras.backend.backend()
+    kind = "scratch" if teacher_logits is None else "kd"
+    run_key = store.key(cfg=asdict(cfg), data=ds.view_fingerprint, teacher=teacher_id, backend=backend,
+                        code=code_version().removesuffix("+dirty"))
+    run_dir = Path(out_dir) / ds.name / f"{cfg.student.replace('/', '_').replace(':', '_')}-{kind}-{backend}-s{cfg.seed}-{run_key[:8]}"
+    result_path = run_dir / "result.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+
+    tokens = tokenize(ds, cfg.vocab_size, cfg.seq_len)
+    seed_everything(cfg.seed)
+    student, entry = build_student(cfg.student, cfg.vocab_size, cfg.seq_len, ds.num_classes)
+    model = Distiller(student, cfg.loss, cfg.temperature, cfg.alpha)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+    model(tokens.ids["train"][:1])  # build before BackupAndRestore looks for a backup
+    teacher = teacher_logits or {}
+    y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
+    y_val = _targets(ds.splits["validation"].labels, teacher.get("validation"))
+
+    log_dir = run_dir / "tensorboard"
+    callbacks = [
+        keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max", restore_best_weights=True),
+        keras.callbacks.TensorBoard(str(log_dir)),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+    ]
+    t0 = time.perf_counter()
+    history = model.fit(tokens.ids["train"], y_train, validation_data=(tokens.ids["validation"], y_val),
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, callbacks=callbacks,
+                        verbose=verbose)
+    train_s = time.perf_counter() - t0
+    epochs_run = len(history.history["loss"])
+    _write_hparams(log_dir, asdict(cfg) | {"kind": kind, "backend": backend, "teacher": teacher_id or ""})
+
+    t1 = time.perf_counter()
+    logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
+    predict_s = time.perf_counter() - t1
+    model_path = run_dir / "student.keras"
+    with store.atomic_path(model_path) as tmp:
+        student.save(tmp)
+    store.write_text(run_dir / "vocabulary.txt", "\n".join(tokens.vocabulary) + "\n")
+    val_acc = history.history["val_accuracy"]
+    result = {
+        "model": cfg.student,
+        "family": entry.meta.get("family", "external"),
+        "kind": kind,
+        "backend": backend,
+        "dataset": ds.name,
+        "data_source": ds.source,
+        "data_fingerprint": ds.fingerprint,
+        "data_view": ds.view_fingerprint,
+        "data_recipe": ds.recipe,
+        "train_rows": len(ds.splits["train"]),
+        "teacher": teacher_id,
+        "seed": cfg.seed,
+        "config": asdict(cfg),
+        "param_count": int(student.count_params()),
+        "param_count_note": "all student weights (embedding included)",
+        "disk_bytes": model_path.stat().st_size,
+        "epochs_run": epochs_run,
+        "best_epoch": int(np.argmax(val_acc)) + 1,
+        "val_accuracy": float(max(val_acc)),
+        "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
+        "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
+        "train_samples_per_s": round(epochs_run * len(ds.splits["train"]) / train_s, 1),
+        "predict_samples_per_s": round(len(logits) / predict_s, 1),
+        "run_dir": str(run_dir),
+        "commit": code_version(),
+    }
+    store.write_json(result_path, result)
+    return result
+
+
+def teacher_logits_for(ds: TextDataset, teacher: str | None, logits_file: str | None) -> dict | None:
+    """Teacher logits aligned with `ds` (train rows follow any subsampling), or None."""
+    if not (teacher or logits_file):
+        return None
+    from suite import logits as logit_store
+
+    full = logit_store.load_logits_file(logits_file, ds) if logits_file else \
+        logit_store.load_teacher_logits(teacher, ds)
+    return full | {"train": full["train"][ds.train_index]}
+
+
+def distill_command(args, ds: TextDataset) -> dict:
+    if not (args.no_kd or args.teacher or args.teacher_logits):
+        raise KdsuiteError("say where targets come from: --teacher NAME, --teacher-logits FILE or --no-kd")
+    spec = DATASETS.get(ds.name)
+    cfg = TrainConfig(
+        student=args.student, loss="ce" if args.no_kd else args.loss, temperature=args.temperature,
+        alpha=args.alpha, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, vocab_size=args.vocab_size,
+        seq_len=args.seq_len or (spec.max_length if spec else 64), seed=args.seed,
+    )
+    cfg.validate()
+    teacher = teacher_logits_for(ds, args.teacher, args.teacher_logits)
+    teacher_id = args.teacher or (args.teacher_logits and Path(args.teacher_logits).name)
+    return train_student(ds, cfg, teacher, teacher_id, args.out)
