@@ -204,7 +204,18 @@ def _check_labels(raw: list, where: str, label_names: list[str] | None, unlabell
     return out
 
 
-def _infer_label_names(raw_by_split: dict[str, list]) -> list[str]:
+def _int_like(v):
+    """'3' -> 3 (CSV readers give strings when a label column mixes types); other values unchanged."""
+    return int(v) if isinstance(v, str) and v.strip().lstrip("-").isdigit() else v
+
+
+def _infer_label_names(raw_by_split: dict[str, list], where: dict[str, str]) -> list[str]:
+    """String labels are names (sorted); integer labels 0..max are named by their number."""
+    kinds = {split: {isinstance(v, str) for v in raw if v is not None} for split, raw in raw_by_split.items()}
+    for split, raw in raw_by_split.items():
+        if True in kinds[split] and (False in kinds[split] or any(False in k for k in kinds.values())):
+            row = next(i for i, v in enumerate(raw) if isinstance(v, str))
+            raise KdsuiteError(f"{where[split]}: field 'label' mixes integers and names (row {row}: {raw[row]!r})")
     values = [v for raw in raw_by_split.values() for v in raw if v is not None]
     if any(isinstance(v, str) for v in values):
         return sorted({str(v) for v in values})
@@ -228,7 +239,7 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
 def _split_files(folder: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in FILE_FORMATS and path.stem not in files:
+        if path.suffix.lower() in FILE_FORMATS and path.stem not in files and path.name != "info.json":
             files[path.stem] = path
     return files
 
@@ -239,9 +250,9 @@ def _load_files(name: str, files: dict[str, Path], label_names: list[str] | None
     for split, path in files.items():
         table = _read_file(path)
         texts, labels = _columns(table, str(path), text_fields)
-        raw[split] = (texts, labels, str(path))
+        raw[split] = (texts, [_int_like(v) for v in labels], str(path))
     if label_names is None:
-        label_names = _infer_label_names({s: r[1] for s, r in raw.items()})
+        label_names = _infer_label_names({s: r[1] for s, r in raw.items()}, {s: r[2] for s, r in raw.items()})
         if not label_names:
             raise KdsuiteError(f"{name}: cannot infer label names (no labelled rows)")
     splits = {}
