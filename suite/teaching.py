@@ -1,0 +1,132 @@
+"""Teacher runs: fine-tune (when the teacher is trainable), export logits for every split, measure, cache.
+
+A run is keyed by teacher, the dataset's base fingerprint and the config; a second run with the same inputs
+returns the cached result without touching the model. Fine-tuning state lives in
+`cache_root()/teachers/<teacher>/<dataset>-<key>/` (token cache, per-epoch checkpoints, TensorBoard logs), so a
+killed run resumes from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from suite import logits as logits_store
+from suite.errors import KdsuiteError
+from suite.store import cache_root, key, locked
+
+DEFAULT_MAX_LENGTH = 128  # for datasets without a registered default
+
+
+def git_commit() -> str | None:
+    """The checkout's HEAD commit, if this code runs from a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def _encoded(teacher, ds, workdir: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Every split tokenised once by `teacher`, cached in `workdir/tokens-<split>.npz`."""
+    out = {}
+    for split, data in ds.splits.items():
+        path = workdir / f"tokens-{split}.npz"
+        if not path.exists():
+            arrays = teacher.encode(data.texts)
+            logits_store.write_npz(path, arrays)
+        with np.load(path) as f:
+            out[split] = {k: f[k] for k in f.files}
+    return out
+
+
+def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, max_length: int | None = None,
+                train_fraction: float | None = None, max_train: int | None = None, batch_size: int = 32,
+                lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0,
+                data_dir: str | None = None, export_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
+    """Fine-tune `teacher` on `dataset` (subsampled train if asked), export logits for every full split, and
+    return a JSON-able record: test metrics, params, latency, timings and where the logits are cached.
+
+    `export_dir` also writes the compact float16 copy there (`teachers/logits` to ship it).
+    """
+    from suite.backend import use_backend
+
+    use_backend("tensorflow")
+    from suite.data import DATASETS, load_dataset
+    from suite.metrics import classification_metrics
+    from teachers import make_teacher, teacher_id
+
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise KdsuiteError("--epochs and --batch-size must be positive and --lr above 0")
+    full = load_dataset(dataset, data_dir)
+    view = full
+    if train_fraction is not None or max_train is not None:
+        view = load_dataset(dataset, data_dir, train_fraction=train_fraction, max_train=max_train)
+    spec = DATASETS.get(full.name)
+    max_length = max_length or (spec.max_length if spec else DEFAULT_MAX_LENGTH)
+    model = make_teacher(teacher, full.label_names, max_length)
+    config = {"teacher": model.config()}
+    if model.trainable:
+        config.update(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed,
+                      train={k: v for k, v in view.recipe.items() if k in ("train_fraction", "max_train")})
+    run_key = key(teacher=teacher_id(teacher), base=full.base_fingerprint, config=config)
+    folder = logits_store.cache_dir(teacher, full.name, run_key)
+    with locked(folder):
+        meta_path = folder / "meta.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            meta["cached"] = True
+        else:
+            meta = _run(model, teacher, full, view, config, folder, classification_metrics,
+                        dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience,
+                             seed=seed, verbose=verbose))
+            meta["cached"] = False
+    if export_dir is not None:
+        compact = Path(export_dir) / f"{full.name}__{teacher_id(teacher)}.npz"
+        meta["compact"] = str(logits_store.save_compact(compact, _load(folder), meta))
+    meta["cache"] = str(folder)
+    return meta
+
+
+def _load(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(folder / "logits.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def _run(model, teacher: str, full, view, config: dict, folder: Path, metrics_fn, fit_args: dict) -> dict:
+    from teachers import teacher_id
+
+    workdir = cache_root() / "teachers" / teacher_id(teacher) / folder.name
+    workdir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    start = time.perf_counter()
+    enc = _encoded(model, full, workdir)
+    timings["tokenise_s"] = round(time.perf_counter() - start, 1)
+    fit = None
+    if model.trainable:
+        start = time.perf_counter()
+        idx = view.train_index
+        train = ({k: v[idx] for k, v in enc["train"].items()}, full.splits["train"].labels[idx])
+        fit = model.fit(train, (enc["validation"], full.splits["validation"].labels), workdir, **fit_args)
+        timings["fit_s"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    logits = {split: model.predict(enc[split]) for split in full.splits}
+    timings["export_s"] = round(time.perf_counter() - start, 1)
+    metrics = {split: metrics_fn(full.splits[split].labels, logits[split].argmax(1), full.label_names)
+               for split in ("validation", "test")}
+    meta = {
+        "teacher": teacher, "family": model.family, "dataset": full.name, "source": full.source,
+        "base_fingerprint": full.base_fingerprint, "label_names": list(full.label_names),
+        "num_classes": full.num_classes, "config": config, "train_recipe": view.recipe,
+        "train_rows": len(view.splits["train"]), "rows": {s: len(d) for s, d in full.splits.items()},
+        "metrics": metrics, "test_accuracy": metrics["test"]["accuracy"], "test_macro_f1": metrics["test"]["macro_f1"],
+        "params": model.count_params(), "latency_ms_b1": round(model.latency_ms(enc["test"]), 2),
+        "fit": fit, "timings": timings, "workdir": str(workdir), "commit": git_commit(),
+    }
+    logits_store.save_cache(folder, logits, meta)
+    return meta
