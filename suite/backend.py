@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 
 from suite.errors import KdsuiteError
 
@@ -31,16 +32,38 @@ def use_backend(name: str | None = None, threads: int | None = None) -> str:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         os.environ.setdefault(
             "XLA_FLAGS", f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}")
-        import tensorflow as tf
+    with _native_stderr_muted(os.environ["TF_CPP_MIN_LOG_LEVEL"] != "0"):
+        import tensorflow as tf  # TextVectorization and TensorBoard need it on every backend
+        import keras  # noqa: F401
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        if name == "torch":
-            import torch
+        if threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.list_physical_devices("GPU")  # device probing logs now, muted, not mid-run
+    if threads and name == "torch":
+        import torch
 
-            torch.set_num_threads(threads)
-            torch.set_num_interop_threads(threads)
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
     return name
+
+
+@contextmanager
+def _native_stderr_muted(mute: bool):
+    """TensorFlow's C++ start-up notices (oneDNN, CUDA probing) ignore TF_CPP_MIN_LOG_LEVEL; hide them."""
+    if not mute:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def seed_everything(seed: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 
 from suite.backend import BACKENDS, use_backend
@@ -89,8 +90,13 @@ def cmd_list(args) -> list[dict]:
 
 
 def _print_list(rows: list[dict]) -> None:
-    for row in rows:
-        print("  ".join(f"{k}={v}" if not isinstance(v, str) else v for k, v in row.items()))
+    """An aligned table, one row per entry."""
+    if not rows:
+        return
+    cells = [[str(v) for v in row.values()] for row in rows]
+    widths = [max(len(c) for c in col) for col in zip(list(rows[0]), *cells)]
+    for line in [list(rows[0])] + cells:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
 
 
 def cmd_distill(args) -> dict:
@@ -155,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     except KdsuiteError as exc:
         print(f"kdsuite: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `kdsuite list students | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except KeyboardInterrupt:
         print("kdsuite: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,196 @@
+"""The KD step, the student catalogue and the distill command (TensorFlow in-process; other backends in
+their own processes)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import cli_json, run_cli, write_toy
+
+keras = pytest.importorskip("keras")
+
+
+def _log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def _reference(labels, t, s, T, alpha):
+    labelled = labels >= 0
+    ce = -_log_softmax(s)[np.arange(len(s)), np.where(labelled, labels, 0)]
+    ce = (ce * labelled).sum() / max(labelled.sum(), 1)
+    p_t = np.exp(_log_softmax(t / T))
+    kl = (p_t * (_log_softmax(t / T) - _log_softmax(s / T))).sum(-1).mean() * T**2
+    return {"ce": ce, "kl": kl, "ce+kl": alpha * ce + (1 - alpha) * kl, "mse": ((s - t) ** 2).mean()}
+
+
+@pytest.mark.parametrize("T,alpha", [(1.0, 0.5), (2.0, 0.5), (4.0, 0.1)])
+@pytest.mark.parametrize("labels", [[0, 2, 1, 1, 0], [0, -1, 1, -1, 2], [-1, -1, -1, -1, -1]])
+def test_kd_losses_match_numpy(T, alpha, labels):
+    from suite.distill import Distiller
+
+    rng = np.random.default_rng(0)
+    labels = np.array(labels, dtype="int32")
+    t, s = rng.normal(size=(5, 3)) * 3, rng.normal(size=(5, 3)) * 2
+    ref = _reference(labels, t, s, T, alpha)
+    student = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    for loss in ("kl", "ce+kl", "mse", "ce"):
+        model = Distiller(student, loss, temperature=T, alpha=alpha)
+        y = {"label": labels} | ({} if loss == "ce" else {"teacher": t.astype("float32")})
+        got = float(model.compute_loss(y=y, y_pred=keras.ops.convert_to_tensor(s.astype("float32"))))
+        np.testing.assert_allclose(got, ref[loss], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(float(model.ce_tracker.result()), ref["ce"], rtol=1e-5, atol=1e-6)
+
+
+def test_unlabelled_rows_only_feed_the_kd_term():
+    from suite.distill import loss_parts
+
+    t = np.array([[3.0, 0.0], [0.0, 3.0]], "float32")
+    s = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
+    ce_a, kl_a, _ = loss_parts(np.array([0, -1]), t, s)
+    ce_b, kl_b, _ = loss_parts(np.array([0, 0]), t, s)
+    ce_only_first, _, _ = loss_parts(np.array([0]), t[:1], s[:1])
+    np.testing.assert_allclose(float(ce_a), float(ce_only_first), rtol=1e-6)
+    assert float(ce_b) > float(ce_a) and float(kl_a) == pytest.approx(float(kl_b))
+
+
+def test_every_student_builds_and_trains():
+    from students import STUDENTS, build_student
+    from suite.distill import Distiller
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 50, size=(32, 12)).astype("int32")
+    y = {"label": rng.integers(0, 3, 32).astype("int32"), "teacher": rng.normal(size=(32, 3)).astype("float32")}
+    names = STUDENTS.names()
+    assert {"mlp", "cnn", "bilstm"} <= set(names) and len(names) >= 9
+    for name in names:
+        student, entry = build_student(name, 50, 12, 3)
+        assert student.output_shape == (None, 3) and entry.meta["family"] in name
+        model = Distiller(student, "ce+kl", temperature=2.0)
+        model.compile(optimizer="adam")
+        before = [w.copy() for w in student.get_weights()]
+        logs = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history
+        assert set(logs) >= {"loss", "kd_loss", "ce_loss", "accuracy"}
+        assert any(not np.array_equal(a, b) for a, b in zip(before, student.get_weights())), name
+
+
+def test_catalogue_spans_sizes():
+    from students import count_params
+
+    assert count_params("mlp") == 5000 * 16 + 16 * 6 + 6  # the blog's 80K student
+    assert count_params("mlp-xs") < 12_000 and 1_500_000 < count_params("cnn-l") < 2_100_000
+    proc = run_cli("list", "students", "--json")
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["mlp"]["params_at_vocab_5000"] == 80102 and rows["bilstm-l"]["family"] == "bilstm"
+
+
+def toy_teacher_logits(folder: Path) -> Path:
+    """A real teacher for the toy task: bag-of-words logistic regression; its logits for every split."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from suite.data import load_dataset
+
+    ds = load_dataset(str(folder))
+    vec = CountVectorizer().fit(ds.splits["train"].texts)
+    clf = LogisticRegression(C=10, max_iter=1000).fit(vec.transform(ds.splits["train"].texts), ds.splits["train"].labels)
+    path = folder.parent / "toy_teacher.npz"
+    np.savez(path, **{s: clf.decision_function(vec.transform(ds.splits[s].texts)) for s in ds.splits})
+    path.with_suffix(".json").write_text(json.dumps({"base_fingerprint": ds.base_fingerprint,
+                                                     "label_names": ds.label_names}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    folder = write_toy(root / "toy")
+    return folder, toy_teacher_logits(folder), root / "runs"
+
+
+def _distill(toy, backend, *extra):
+    folder, logits, out = toy
+    return cli_json("distill", str(folder), "--student", "mlp", "--teacher-logits", str(logits),
+                    "--backend", backend, "--epochs", "30", "--patience", "30", "--batch-size", "16",
+                    "--learning-rate", "0.01", "--vocab-size", "60", "--seq-len", "12", "--out", str(out), *extra)
+
+
+def test_same_kd_run_on_three_backends(toy):
+    results = {b: _distill(toy, b) for b in ("tensorflow", "jax", "torch")}
+    accs = {b: r["test"]["accuracy"] for b, r in results.items()}
+    assert all(r["backend"] == b and r["kind"] == "kd" for b, r in results.items())
+    assert min(accs.values()) >= 0.9 and max(accs.values()) - min(accs.values()) <= 0.07, accs
+    assert len({r["param_count"] for r in results.values()}) == 1
+
+
+def test_saved_student_reloads_with_identical_predictions(toy):
+    r = _distill(toy, "tensorflow")
+    model = keras.saving.load_model(Path(r["run_dir"]) / "student.keras")
+    from suite.data import load_dataset
+    from suite.tokens import tokenize
+
+    ds = load_dataset(str(toy[0]))
+    ids = tokenize(ds, 60, 12).ids["test"]
+    pred = model.predict(ids, verbose=0).argmax(-1)
+    assert (pred == ds.splits["test"].labels).mean() == pytest.approx(r["test"]["accuracy"])
+    vocab = (Path(r["run_dir"]) / "vocabulary.txt").read_text().split("\n")
+    assert vocab[:2] == ["", "[UNK]"] and "apple" in vocab
+
+
+def test_tensorboard_logs_hold_the_expected_tags(toy):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = Path(_distill(toy, "tensorflow")["run_dir"]) / "tensorboard"
+    tags = {}
+    for part in ("train", "validation"):
+        acc = EventAccumulator(str(run_dir / part), size_guidance={"tensors": 0}).Reload()
+        tags[part] = set(acc.Tags()["tensors"])
+    assert {"epoch_loss", "epoch_kd_loss", "epoch_ce_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags["train"]
+    assert {"epoch_loss", "epoch_kd_loss", "epoch_accuracy"} <= tags["validation"]
+    hp = EventAccumulator(str(run_dir / "hparams")).Reload()
+    assert "_hparams_/session_start_info" in hp.Tags()["tensors"]
+
+
+def test_scratch_student_and_rerun_is_skipped(toy):
+    folder, _, out = toy
+    args = ("distill", str(folder), "--student", "cnn-s", "--no-kd", "--epochs", "3", "--vocab-size", "60",
+            "--seq-len", "12", "--out", str(out))
+    first = cli_json(*args)
+    assert first["kind"] == "scratch" and first["teacher"] is None and first["epochs_run"] == 3
+    mtime = (Path(first["run_dir"]) / "result.json").stat().st_mtime
+    assert cli_json(*args) == first and (Path(first["run_dir"]) / "result.json").stat().st_mtime == mtime
+
+
+def test_external_student_file(toy, tmp_path):
+    folder, logits, out = toy
+    path = tmp_path / "my_student.py"
+    path.write_text(
+        "import keras\n"
+        "def tiny(vocab_size, seq_len, num_classes):\n"
+        "    x = keras.Input((seq_len,), dtype='int32')\n"
+        "    h = keras.layers.GlobalMaxPooling1D()(keras.layers.Embedding(vocab_size, 8)(x))\n"
+        "    return keras.Model(x, keras.layers.Dense(num_classes)(h))\n")
+    r = cli_json("distill", str(folder), "--student", f"{path}:tiny", "--teacher-logits", str(logits),
+                 "--epochs", "2", "--vocab-size", "60", "--seq-len", "12", "--out", str(out))
+    assert r["family"] == "external" and r["param_count"] == 60 * 8 + 8 * 3 + 3
+
+
+def test_distill_errors(toy, tmp_path):
+    folder, logits, out = toy
+    base = ("distill", str(folder), "--out", str(out))
+    cases = {
+        ("--student", "nope", "--no-kd"): "unknown student 'nope'; known: bilstm",
+        ("--student", "x.py:f", "--no-kd"): "x.py not found",
+        ("--no-kd", "--temperature", "0"): "--temperature must be > 0",
+        ("--teacher-logits", str(logits), "--alpha", "1.5"): "--alpha must be in [0, 1]",
+        (): "--teacher NAME, --teacher-logits FILE or --no-kd",
+    }
+    for extra, message in cases.items():
+        proc = run_cli(*base, *extra)
+        assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **{s: np.zeros((5, 3)) for s in ("train", "validation", "test")})
+    proc = run_cli(*base, "--teacher-logits", str(bad))
+    assert proc.returncode == 2 and "rows of logits" in proc.stderr
