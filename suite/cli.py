@@ -106,6 +106,15 @@ def cmd_distill(args) -> dict:
     return distill_command(args, _load(args))
 
 
+def cmd_teacher(args) -> dict:
+    from suite.teaching import run_teacher
+
+    return run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
+                       train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
+                       lr=args.learning_rate, seed=args.seed, val_size=args.val_size, data_dir=args.data_dir,
+                       export_dir=args.export)
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seq-len", type=int, help="tokens per text (default: the dataset's)")
     p.add_argument("--out", default="runs", help="folder for the .keras model, TensorBoard logs and result")
     p.set_defaults(run=cmd_distill, show=_print_model_result)
+
+    p = sub.add_parser("teacher", help="fine-tune a teacher (TensorFlow) and cache its logits for every split")
+    _data_args(p)
+    p.add_argument("--teacher", default="minilm-l6", help="registered name, keras-hub:PRESET or hf:FOLDER")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--export", help="also write compact float16 logits here (teachers/logits to ship them)")
+    p.set_defaults(run=cmd_teacher, show=_print_model_result)
     return parser
 
 
