@@ -53,9 +53,9 @@ def save_compact(path: Path, logits: dict[str, np.ndarray], meta: dict) -> Path:
     """Write a float16 copy of `logits` to `path` (.npz) and the metadata worth shipping beside it (.json)."""
     path = Path(path).with_suffix(".npz")
     keep = ("teacher", "dataset", "base_fingerprint", "label_names", "num_classes", "config", "rows", "commit",
-            "params", "latency_ms_b1", "fit")
+            "param_count", "latency_ms_b1", "fit")
     write_npz(path, {k: np.asarray(v, np.float16) for k, v in logits.items()})
-    test = meta.get("metrics", {}).get("test", {})
+    test = meta.get("test", {})
     write_json(path.with_suffix(".json"), {
         **{k: meta[k] for k in keep if k in meta},
         "test_accuracy": test.get("accuracy"), "test_macro_f1": test.get("macro_f1"),
@@ -140,3 +140,21 @@ def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
     hint = f" ({', '.join(others)} are for other data)" if others else ""
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}){hint}; "
                        f"run `kdsuite teacher {ds.name} --teacher {teacher}` or pass a logits file")
+
+
+def teacher_record(teacher: str, ds) -> dict:
+    """The leaderboard row of `teacher` on `ds`, read from the metadata stored beside its logits."""
+    for npz, meta_path in _candidates(teacher, ds):
+        meta = _read_meta(meta_path)
+        if meta is None or meta.get("base_fingerprint") != ds.base_fingerprint:
+            continue
+        test = meta.get("test") or {"accuracy": meta.get("test_accuracy"), "macro_f1": meta.get("test_macro_f1")}
+        return {
+            "model": teacher_id(teacher), "family": meta.get("family", "teacher"), "kind": "teacher",
+            "dataset": ds.name, "data_source": ds.source, "data_fingerprint": ds.fingerprint, "teacher": teacher,
+            "seed": meta.get("seed"), "config": meta.get("config"), "train_rows": meta.get("train_rows"),
+            "param_count": meta.get("param_count") or meta.get("params"), "test": test,
+            "speed": {"latency_ms_b1": meta.get("latency_ms_b1")}, "logits": str(npz), "commit": meta.get("commit"),
+        }
+    raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}); "
+                       f"run `kdsuite teacher {ds.name} --teacher {teacher}`")

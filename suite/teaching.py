@@ -47,11 +47,13 @@ def _encoded(teacher, ds, workdir: Path) -> dict[str, dict[str, np.ndarray]]:
 
 def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, max_length: int | None = None,
                 train_fraction: float | None = None, max_train: int | None = None, batch_size: int = 32,
-                lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0,
+                lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0, val_size: float = 0.1,
                 data_dir: str | None = None, export_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
     """Fine-tune `teacher` on `dataset` (subsampled train if asked), export logits for every full split, and
     return a JSON-able record: test metrics, params, latency, timings and where the logits are cached.
 
+    `seed` and `val_size` also carve the data, as in every kdsuite command, so the logits match the splits
+    that `kdsuite distill --seed` sees.
     `export_dir` also writes the compact float16 copy there (`teachers/logits` to ship it).
     """
     from suite.backend import use_backend
@@ -63,10 +65,11 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
 
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise KdsuiteError("--epochs and --batch-size must be positive and --lr above 0")
-    full = load_dataset(dataset, data_dir)
+    full = load_dataset(dataset, data_dir, val_size=val_size, seed=seed)
     view = full
     if train_fraction is not None or max_train is not None:
-        view = load_dataset(dataset, data_dir, train_fraction=train_fraction, max_train=max_train)
+        view = load_dataset(dataset, data_dir, val_size=val_size, seed=seed, train_fraction=train_fraction,
+                            max_train=max_train)
     spec = DATASETS.get(full.name)
     max_length = max_length or (spec.max_length if spec else DEFAULT_MAX_LENGTH)
     model = make_teacher(teacher, full.label_names, max_length)
@@ -120,13 +123,14 @@ def _run(model, teacher: str, full, view, config: dict, folder: Path, metrics_fn
     metrics = {split: metrics_fn(full.splits[split].labels, logits[split].argmax(1), full.label_names)
                for split in ("validation", "test")}
     meta = {
-        "teacher": teacher, "family": model.family, "dataset": full.name, "source": full.source,
-        "base_fingerprint": full.base_fingerprint, "label_names": list(full.label_names),
-        "num_classes": full.num_classes, "config": config, "train_recipe": view.recipe,
-        "train_rows": len(view.splits["train"]), "rows": {s: len(d) for s, d in full.splits.items()},
-        "metrics": metrics, "test_accuracy": metrics["test"]["accuracy"], "test_macro_f1": metrics["test"]["macro_f1"],
-        "params": model.count_params(), "latency_ms_b1": round(model.latency_ms(enc["test"]), 2),
-        "fit": fit, "timings": timings, "workdir": str(workdir), "commit": git_commit(),
+        "model": teacher, "kind": "teacher", "family": model.family, "teacher": teacher, "dataset": full.name,
+        "data_source": full.source, "data_fingerprint": full.fingerprint, "base_fingerprint": full.base_fingerprint,
+        "data_recipe": view.recipe, "train_rows": len(view.splits["train"]), "seed": fit_args["seed"],
+        "label_names": list(full.label_names), "num_classes": full.num_classes, "config": config,
+        "rows": {s: len(d) for s, d in full.splits.items()}, **metrics,
+        "param_count": model.count_params(), "param_count_note": "backbone + classification head",
+        "latency_ms_b1": round(model.latency_ms(enc["test"]), 2), "fit": fit, "times_s": timings,
+        "workdir": str(workdir), "commit": git_commit(),
     }
     logits_store.save_cache(folder, logits, meta)
     return meta

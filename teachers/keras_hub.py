@@ -150,14 +150,16 @@ class KerasHubTeacher:
             self.model.load_weights(ckpt / f"epoch{state['epochs_done']}.weights.h5")
         tensorboard = keras.callbacks.TensorBoard(str(Path(workdir) / "tensorboard"), write_graph=False)
         val_data = self._dataset(vx, vy, batches_by_length(vx["padding_mask"].sum(1), 2 * batch_size))
+        one_epoch = keras.callbacks.LambdaCallback(  # one epoch per fit call, each with its own order
+            on_epoch_end=lambda *_: setattr(self.model, "stop_training", True))
         for epoch in range(state["epochs_done"], epochs):
             if state["stopped"]:
                 break
             rng = np.random.default_rng([seed, epoch])  # a fresh, reproducible order every epoch
             data = self._dataset(x, y, batches_by_length(x["padding_mask"].sum(1), batch_size, rng))
             start = time.perf_counter()
-            logs = self.model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epoch + 1,
-                                  callbacks=[tensorboard], verbose=verbose).history
+            logs = self.model.fit(data, validation_data=val_data, initial_epoch=epoch, epochs=epochs,
+                                  callbacks=[tensorboard, one_epoch], shuffle=False, verbose=verbose).history
             record = {k: float(v[-1]) for k, v in logs.items()}
             record.update(epoch=epoch + 1, seconds=round(time.perf_counter() - start, 1))
             state["history"].append(record)

@@ -1,0 +1,137 @@
+"""Teachers: keras-hub MiniLM matches Hugging Face, a tiny fine-tune exports and caches logits, HF classifiers
+have their labels checked, and bad logits files are refused."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import write_toy
+
+from suite.errors import KdsuiteError
+
+SENTENCES = ["The café was wonderful, I felt so happy.", "i am feeling rather gloomy today"]
+# Computed once with transformers 5 + torch from the same all-MiniLM-L6-v2 weights (AutoTokenizer/AutoModel,
+# mean of last_hidden_state over the attention mask, first 8 dims).
+HF_IDS = [[101, 1996, 7668, 2001, 6919, 1010, 1045, 2371, 2061, 3407, 1012, 102],
+          [101, 1045, 2572, 3110, 2738, 24067, 2100, 2651, 102]]
+HF_MEAN = np.array([[0.02467, 0.25633, 0.14694, 0.20316, 0.038, 0.2143, 0.30124, -0.05339],
+                    [0.1167, -0.01023, 0.34014, 0.49374, 0.28435, -0.37535, 0.489, -0.18223]])
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from suite.backend import use_backend
+
+    use_backend("tensorflow")
+    from teachers import make_teacher
+
+    return make_teacher("minilm-l6", ["a", "b", "c"], max_length=16)
+
+
+def test_tokenizer_matches_hf_on_accents(minilm):
+    enc = minilm.encode(["Café"] + SENTENCES)
+    assert enc["token_ids"][0, :3].tolist() == [101, 7668, 102]  # HF: "café" -> "cafe", not [UNK]
+    for row, ids in zip(enc["token_ids"][1:], HF_IDS):
+        assert row[:len(ids)].tolist() == ids and not row[len(ids):].any()
+
+
+def test_minilm_matches_hf_sentence_embedding(minilm):
+    enc = minilm.encode(SENTENCES)
+    hidden = np.asarray(minilm.model.backbone(enc)["sequence_output"])
+    mask = enc["padding_mask"][..., None].astype("float32")
+    mean = (hidden * mask).sum(1) / mask.sum(1)
+    np.testing.assert_allclose(mean[:, :8], HF_MEAN, atol=1e-2)
+
+
+def test_tiny_fine_tune_exports_and_caches(tmp_path):
+    from suite.data import load_dataset
+    from suite.logits import load_teacher_logits
+    from suite.teaching import run_teacher
+    from teachers import make_teacher
+
+    toy = str(write_toy(tmp_path / "toy", rows=64))
+    kwargs = dict(epochs=1, max_length=16, batch_size=16, export_dir=tmp_path / "export", verbose=0)
+    first = run_teacher(toy, **kwargs)
+    assert not first["cached"] and first["fit"]["epochs_done"] == 1
+    assert first["rows"] == {"train": 64, "validation": 16, "test": 16}
+    assert 0 <= first["test"]["accuracy"] <= 1 and first["param_count"] > 20_000_000 and first["latency_ms_b1"] > 0
+    second = run_teacher(toy, **kwargs)
+    assert second["cached"] and second["fit"] == first["fit"]  # same key: reused, not retrained
+
+    fresh = make_teacher("minilm-l6", ["apple", "river", "stone"], 16)  # as after a kill: resume, nothing to redo
+    enc = {s: dict(np.load(f"{first['workdir']}/tokens-{s}.npz")) for s in ("train", "validation")}
+    ds = load_dataset(toy)
+    state = fresh.fit((enc["train"], ds.splits["train"].labels), (enc["validation"], ds.splits["validation"].labels),
+                      first["workdir"], epochs=1, batch_size=16, verbose=0)
+    assert state["history"] == first["fit"]["history"] and int(fresh.model.optimizer.iterations) == 4
+
+    ds = load_dataset(toy, max_train=32)  # a subsample still gets full-train logits, indexed by train_index
+    logits = load_teacher_logits("minilm-l6", ds)
+    assert {k: v.shape for k, v in logits.items()} == {"train": (64, 3), "validation": (16, 3), "test": (16, 3)}
+    assert logits["test"].dtype == np.float32 and ds.train_index.max() < 64
+    compact = json.loads((tmp_path / "export" / "toy__minilm-l6.json").read_text())
+    assert compact["base_fingerprint"] == ds.base_fingerprint and compact["test_accuracy"] == first["test"]["accuracy"]
+
+
+def _toy_logits(rows=(64, 16, 16), classes=3):
+    rng = np.random.default_rng(0)
+    return {s: rng.normal(size=(n, classes)).astype("float32") for s, n in zip(("train", "validation", "test"), rows)}
+
+
+def test_bad_logits_files_are_refused(tmp_path):
+    from suite.data import load_dataset
+    from suite.logits import load_logits_file
+
+    ds = load_dataset(str(write_toy(tmp_path / "toy", rows=64)))
+    good = tmp_path / "good.npz"
+    np.savez(good, **_toy_logits())
+    assert load_logits_file(good, ds)["train"].shape == (64, 3)
+
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a zip")
+    cases = {corrupt: "unreadable"}
+    for name, arrays, meta, message in (
+        ("rows", _toy_logits(rows=(64, 15, 16)), None, "16"),
+        ("classes", _toy_logits(classes=4), None, "3 classes"),
+        ("split", {k: v for k, v in _toy_logits().items() if k != "test"}, None, "'test'"),
+        ("nan", {**_toy_logits(), "test": np.full((16, 3), np.nan, "float32")}, None, "NaN"),
+        ("other", _toy_logits(), {"base_fingerprint": "0123456789abcdef", "dataset": "emotion"}, "other data"),
+    ):
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays)
+        if meta:
+            path.with_suffix(".json").write_text(json.dumps(meta))
+        cases[path] = message
+    for path, message in cases.items():
+        with pytest.raises(KdsuiteError, match=message) as err:
+            load_logits_file(path, ds)
+        assert str(path) in str(err.value)
+
+
+def _tiny_hf_classifier(folder, labels):
+    pytest.importorskip("transformers")
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    from teachers.keras_hub import minilm_folder
+
+    tokenizer = BertTokenizer(f"{minilm_folder()}/vocab.txt")
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, id2label=dict(enumerate(labels)),
+                        label2id={n: i for i, n in enumerate(labels)})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
+    from teachers import make_teacher
+
+    names = ["apple", "river", "stone"]
+    good = make_teacher(f"hf:{_tiny_hf_classifier(tmp_path / 'good', ['Stone', 'apple', 'river'])}", names, 16)
+    enc = good.encode(["w1 apple w2", "river w3"])
+    raw = good.model(**{k: __import__("torch").from_numpy(v) for k, v in enc.items()}).logits.detach().numpy()
+    np.testing.assert_allclose(good.predict(enc), raw[:, [1, 2, 0]], atol=1e-5)
+
+    bad = _tiny_hf_classifier(tmp_path / "bad", ["neg", "pos", "neutral"])
+    with pytest.raises(KdsuiteError, match="do not match"):
+        make_teacher(f"hf:{bad}", names, 16)
