@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import sys
+from pathlib import Path
 
 from suite.backend import BACKENDS, use_backend
 from suite.errors import KdsuiteError
@@ -115,6 +116,35 @@ def cmd_teacher(args) -> dict:
                        export_dir=args.export)
 
 
+def cmd_run(args) -> dict:
+    from suite.report import write_report
+    from suite.runner import expand, run_cells
+    from suite.suites import load_suite
+
+    suite = load_suite(args.suite)
+    out = Path(args.out or Path("runs") / suite.name)
+    cells = expand(suite)
+    print(f"suite {suite.name}: {len(cells)} cells -> {out}", file=sys.stderr)
+    records = run_cells(cells, out, args.data_dir, suite.name, log=lambda m: print(m, file=sys.stderr, flush=True))
+    report = write_report(out / "results", out)
+    failed = [r for r in records if r["status"] != "ok"]
+    return {"suite": suite.name, "cells": len(cells), "failed": len(failed), "report": report,
+            "leaderboard": str(out / "leaderboard.md")}
+
+
+def cmd_report(args) -> dict:
+    from suite.report import write_report
+
+    results = Path(args.dir) / "results"
+    if not results.is_dir():
+        raise KdsuiteError(f"{results}: no results store (run `kdsuite run SUITE --out {args.dir}` first)")
+    return write_report(results, Path(args.dir))
+
+
+def _print_summary(result: dict) -> None:
+    print(json.dumps(result, indent=2))
+
+
 # ---------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--export", help="also write compact float16 logits here (teachers/logits to ship them)")
     p.set_defaults(run=cmd_teacher, show=_print_model_result)
+
+    p = sub.add_parser("run", help="run a suite (grid of cells) and write its leaderboard")
+    p.add_argument("suite", nargs="?", default="quick", help="preset (quick, cpu, full) or a .toml file")
+    p.add_argument("--out", help="results, models and reports folder (default runs/<suite>)")
+    p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_run, show=_print_summary)
+
+    p = sub.add_parser("report", help="regenerate leaderboards and plots from stored results")
+    p.add_argument("dir", nargs="?", default="reports", help="folder holding results/ (default reports)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_report, show=_print_summary)
     return parser
 
 

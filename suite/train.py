@@ -79,6 +79,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
 
     from students import build_student
     from suite.backend import seed_everything
+    from suite.bench import inference_speed
     from suite.distill import Distiller
 
     cfg.validate()
@@ -120,6 +121,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     t1 = time.perf_counter()
     logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
     predict_s = time.perf_counter() - t1
+    speed = inference_speed(student, tokens.ids["test"])
     model_path = run_dir / "student.keras"
     with store.atomic_path(model_path) as tmp:
         student.save(tmp)
@@ -149,6 +151,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
         "train_samples_per_s": round(epochs_run * len(ds.splits["train"]) / train_s, 1),
         "predict_samples_per_s": round(len(logits) / predict_s, 1),
+        "speed": speed,
         "run_dir": str(run_dir),
         "commit": code_version(),
     }

@@ -1,0 +1,58 @@
+"""Run one grid cell in this process: `python -m suite.cell SPEC.json RESULT.json`.
+
+The spec names everything the cell needs (dataset and its options, model, kind, seed, backend, teacher);
+the result is written atomically, so a killed cell leaves nothing behind and is simply run again."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from suite import store
+from suite.errors import KdsuiteError
+
+
+def run_cell(spec: dict) -> dict:
+    cell, data_dir = spec["cell"], spec.get("data_dir")
+    from suite.data import DATASETS, load_dataset
+
+    opts = dict(cell["data"])
+    seq_len = opts.pop("seq_len", None)
+    ds = load_dataset(cell["dataset"], data_dir, seed=cell["seed"], **opts)
+    if cell["kind"] == "baseline":
+        from suite.baseline import tfidf_logreg
+
+        return tfidf_logreg(ds, seed=cell["seed"])
+    if cell["kind"] == "teacher":
+        from suite.logits import teacher_record
+
+        return teacher_record(cell["model"], ds)
+
+    from suite.backend import use_backend
+
+    use_backend(cell["backend"])
+    from suite.train import TrainConfig, teacher_logits_for, train_student
+
+    spec_ds = DATASETS.get(ds.name)
+    train = dict(cell["train"])
+    train.setdefault("seq_len", seq_len or (spec_ds.max_length if spec_ds else 64))
+    cfg = TrainConfig(student=cell["model"], seed=cell["seed"], **train)
+    if cell["kind"] == "scratch":
+        cfg = TrainConfig(**{**cfg.__dict__, "loss": "ce"})
+    teacher = teacher_logits_for(ds, cell["teacher"], None) if cell["kind"] == "kd" else None
+    return train_student(ds, cfg, teacher, cell["teacher"], spec["models_dir"], verbose=2)
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = argv
+    try:
+        result = run_cell(json.loads(open(spec_path).read()))
+    except KdsuiteError as exc:
+        print(f"kdsuite: error: {exc}", file=sys.stderr)
+        return 2
+    store.write_json(result_path, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

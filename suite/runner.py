@@ -1,0 +1,123 @@
+"""The grid executor. A suite expands into independent cells (dataset x model x kind x backend x seed);
+each cell runs in its own process (its Keras backend is fixed at import), reads only named inputs and writes
+one result record, keyed by a hash of its spec, the data fingerprint and the code version. Finished cells
+are skipped on rerun; a failed cell is recorded with its error and the grid goes on.
+
+Cells are plain JSON specs run by `python -m suite.cell SPEC RESULT`, so another executor (a cluster
+scheduler, a distributed engine) can run them without touching the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from suite import store
+from suite.suites import Suite
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    model: str  # tfidf-logreg | a teacher | a student
+    kind: str  # baseline | teacher | scratch | kd
+    seed: int = 0
+    backend: str | None = None  # None: no Keras in this cell
+    teacher: str | None = None  # the teacher whose logits a kd cell uses
+    train: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return " ".join(str(p) for p in (self.dataset, self.model, self.kind, self.backend or "-", f"seed {self.seed}"))
+
+
+def source_hash() -> str:
+    """A hash of kdsuite's own source files: results are reused only while the code that made them stands."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for package in ("suite", "students", "teachers"):
+        for path in sorted((root / package).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def expand(suite: Suite) -> list[Cell]:
+    """Every cell of the suite's grid, in a stable order."""
+    cells: list[Cell] = []
+    for dataset in suite.datasets:
+        data = suite.data.get(dataset, {})
+        cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
+        if suite.teacher:
+            cells.append(Cell(dataset, suite.teacher, "teacher", data=data))
+        grid = [(s, k, b, seed) for s in suite.students for k in suite.kinds for b in suite.backends
+                for seed in suite.seeds]
+        grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds
+                 for b in suite.backend_comparison.get("backends", ())]
+        for student, kind, backend, seed in dict.fromkeys(grid):
+            cells.append(Cell(dataset, student, kind, seed, backend,
+                              suite.teacher if kind == "kd" else None, suite.train, data))
+    return cells
+
+
+def cell_key(cell: Cell, fingerprint: str, code: str) -> str:
+    return store.key(cell=asdict(cell), data=fingerprint, code=code)
+
+
+def _fingerprints(cells: list[Cell], data_dir: str | None) -> dict[str, str]:
+    from suite.data import load_dataset
+
+    return {name: load_dataset(name, data_dir).fingerprint for name in dict.fromkeys(c.dataset for c in cells)}
+
+
+def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_name: str = "",
+              log=print) -> list[dict]:
+    """Run every cell not yet finished; return all their records (finished, new and failed)."""
+    out = Path(out)
+    code, fingerprints = source_hash(), _fingerprints(cells, data_dir)
+    records = []
+    for i, cell in enumerate(cells, 1):
+        key = cell_key(cell, fingerprints[cell.dataset], code)
+        path = out / "results" / f"{key}.json"
+        if path.exists():
+            record = json.loads(path.read_text())
+            if record.get("status") == "ok":
+                log(f"[{i}/{len(cells)}] {cell.label}: done earlier")
+                records.append(record)
+                continue
+        log(f"[{i}/{len(cells)}] {cell.label} ...")
+        t0 = time.perf_counter()
+        record = _run_one(cell, key, out, data_dir)
+        record |= {"cell": asdict(cell), "cell_key": key, "code_version": code, "suite": suite_name,
+                   "wall_s": round(time.perf_counter() - t0, 1)}
+        store.write_json(path, record)
+        acc = record.get("test", {}).get("accuracy")
+        log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {acc:.4f}" if record["status"] == "ok"
+                                                     else f"FAILED: {record['error']}") + f" ({record['wall_s']} s)")
+        records.append(record)
+    return records
+
+
+def _run_one(cell: Cell, key: str, out: Path, data_dir: str | None) -> dict:
+    work = out / "cells" / key
+    work.mkdir(parents=True, exist_ok=True)
+    spec, result = work / "spec.json", work / "result.json"
+    store.write_json(spec, {"cell": asdict(cell), "data_dir": data_dir, "models_dir": str(out / "models")})
+    result.unlink(missing_ok=True)
+    env = os.environ | ({"KERAS_BACKEND": cell.backend} if cell.backend else {})
+    with open(work / "log.txt", "w") as logf:
+        proc = subprocess.run([sys.executable, "-m", "suite.cell", str(spec), str(result)],
+                              stdout=logf, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode == 0 and result.exists():
+        return json.loads(result.read_text()) | {"status": "ok"}
+    lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
+    error = lines[-1] if lines else f"exit code {proc.returncode}"
+    return {"status": "failed", "error": error.removeprefix("kdsuite: error: ")[:500], "log": str(work / "log.txt"),
+            "dataset": cell.dataset, "model": cell.model, "kind": cell.kind, "backend": cell.backend,
+            "seed": cell.seed}

@@ -1,0 +1,132 @@
+"""Suites: TOML files (stdlib tomllib) naming a grid of datasets x entries x kinds x backends x seeds,
+validated on load so that a typo fails in one line before any training starts."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from suite.backend import BACKENDS
+from suite.errors import KdsuiteError
+from suite.train import TrainConfig
+
+PRESETS = Path(__file__).resolve().parent / "suites"
+BASELINES = ("tfidf-logreg",)
+KINDS = ("scratch", "kd")
+TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig) if f.name not in ("student", "seed")}
+DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int"}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    datasets: tuple[str, ...]
+    students: tuple[str, ...] = ()
+    baselines: tuple[str, ...] = ()
+    teacher: str | None = None
+    kinds: tuple[str, ...] = ("scratch", "kd")
+    backends: tuple[str, ...] = ("tensorflow",)
+    seeds: tuple[int, ...] = (0,)
+    train: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # dataset name -> DATA_KEYS options
+    backend_comparison: dict = field(default_factory=dict)  # students, backends: extra cells (seed 0)
+
+
+def _type_ok(value, kind: str) -> bool:
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _str_list(where: str, value, allowed: tuple[str, ...] | None = None, empty_ok: bool = False) -> tuple:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or (not value and not empty_ok):
+        raise KdsuiteError(f"{where}: expected a {'' if empty_ok else 'non-empty '}list of strings, got {value!r}")
+    for v in value:
+        if allowed is not None and v not in allowed:
+            raise KdsuiteError(f"{where}: unknown value {v!r} (known: {', '.join(allowed)})")
+    return tuple(value)
+
+
+def _options(where: str, table, schema: dict) -> dict:
+    if not isinstance(table, dict):
+        raise KdsuiteError(f"{where}: expected a table")
+    for k, v in table.items():
+        if k not in schema:
+            raise KdsuiteError(f"{where}: unknown key {k!r} (known: {', '.join(sorted(schema))})")
+        if not (isinstance(v, list) if schema[k] == "list" else _type_ok(v, schema[k])):
+            raise KdsuiteError(f"{where} {k}: expected {schema[k]}, got {v!r}")
+    return dict(table)
+
+
+def parse_suite(name: str, raw: dict, where: str) -> Suite:
+    known = {f.name for f in fields(Suite)} - {"name"}
+    for k in raw:
+        if k not in known:
+            raise KdsuiteError(f"{where}: unknown key {k!r} (known: {', '.join(sorted(known))})")
+    if not isinstance(raw.get("description", ""), str):
+        raise KdsuiteError(f"{where}: description: expected a string")
+    if "datasets" not in raw:
+        raise KdsuiteError(f"{where}: missing key 'datasets'")
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(_type_ok(s, "int") and s >= 0 for s in seeds):
+        raise KdsuiteError(f"{where}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
+    comparison = _options(f"{where}: [backend_comparison]", raw.get("backend_comparison", {}),
+                          {"students": "list", "backends": "list"})
+    teacher = raw.get("teacher")
+    if teacher is not None and not isinstance(teacher, str):
+        raise KdsuiteError(f"{where}: teacher: expected a string, got {teacher!r}")
+    suite = Suite(
+        name=name,
+        description=raw.get("description", ""),
+        datasets=_str_list(f"{where}: datasets", raw["datasets"]),
+        students=_str_list(f"{where}: students", raw.get("students", []), empty_ok=True),
+        baselines=_str_list(f"{where}: baselines", raw.get("baselines", []), BASELINES, empty_ok=True),
+        teacher=teacher,
+        kinds=_str_list(f"{where}: kinds", raw.get("kinds", list(KINDS)), KINDS),
+        backends=_str_list(f"{where}: backends", raw.get("backends", ["tensorflow"]), BACKENDS),
+        seeds=tuple(seeds),
+        train=_options(f"{where}: [train]", raw.get("train", {}), TRAIN_KEYS),
+        data={name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS)
+              for name, opts in _table(where, raw, "data").items()},
+        backend_comparison=comparison and {
+            "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
+            "backends": _str_list(f"{where}: [backend_comparison] backends",
+                                  comparison.get("backends", list(BACKENDS)), BACKENDS)},
+    )
+    if "kd" in suite.kinds and suite.students and not suite.teacher:
+        raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")
+    TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
+    for name, opts in suite.data.items():
+        if name not in suite.datasets:
+            raise KdsuiteError(f"{where}: [data.{name}] names a dataset not in datasets")
+        if not 0 < opts.get("train_fraction", 1) <= 1 or not 0 < opts.get("val_size", 0.5) < 1:
+            raise KdsuiteError(f"{where}: [data.{name}] train_fraction must be in (0, 1], val_size in (0, 1)")
+    return suite
+
+
+def _table(where: str, raw: dict, key: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise KdsuiteError(f"{where}: [{key}] must hold one table per dataset")
+    return value
+
+
+def load_suite(spec: str) -> Suite:
+    """A preset name (quick, cpu, full) or a path to a TOML file."""
+    path = Path(spec)
+    if not path.suffix:
+        path = PRESETS / f"{spec}.toml"
+        if not path.is_file():
+            names = ", ".join(sorted(p.stem for p in PRESETS.glob("*.toml")))
+            raise KdsuiteError(f"unknown suite {spec!r}; presets: {names} (or a path to a .toml file)")
+    if not path.is_file():
+        raise KdsuiteError(f"{path}: suite file not found")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KdsuiteError(f"{path}: invalid TOML ({exc})") from None
+    return parse_suite(path.stem, raw, str(path))
