@@ -18,15 +18,23 @@ def run_cell(spec: dict) -> dict:
 
     opts = dict(cell["data"])
     seq_len = opts.pop("seq_len", None)
-    ds = load_dataset(cell["dataset"], data_dir, seed=cell["seed"], **opts)
+    # Splits are carved and subsampled with seed 0 in every cell, so all seeds share data and teacher
+    # logits; the cell's seed drives initialisation and shuffling.
+    ds = load_dataset(cell["dataset"], data_dir, seed=0, **opts)
     if cell["kind"] == "baseline":
         from suite.baseline import tfidf_logreg
 
         return tfidf_logreg(ds, seed=cell["seed"])
     if cell["kind"] == "teacher":
         from suite.logits import teacher_record
+        from suite.teaching import run_teacher
 
-        return teacher_record(cell["model"], ds)
+        try:
+            return teacher_record(cell["model"], ds)
+        except KdsuiteError:  # no logits yet: fine-tune the teacher once (cached for every later run)
+            run_teacher(cell["dataset"], cell["model"], data_dir=data_dir, verbose=2,
+                        val_size=opts.get("val_size", 0.1))
+            return teacher_record(cell["model"], ds)
 
     from suite.backend import use_backend
 

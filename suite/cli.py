@@ -218,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
                 result = args.run(args)
             print(json.dumps(result, default=str))
         else:
-            args.show(args.run(args))
+            result = args.run(args)
+            args.show(result)
+        if args.command == "run" and result["failed"]:
+            print(f"kdsuite: {result['failed']} cell(s) failed; see {result['leaderboard']}", file=sys.stderr)
+            return 1
     except KdsuiteError as exc:
         print(f"kdsuite: error: {exc}", file=sys.stderr)
         return 2

@@ -99,7 +99,10 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     )
     if "kd" in suite.kinds and suite.students and not suite.teacher:
         raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")
-    TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
+    try:
+        TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
+    except KdsuiteError as exc:
+        raise KdsuiteError(f"{where}: [train] {exc}") from None
     for name, opts in suite.data.items():
         if name not in suite.datasets:
             raise KdsuiteError(f"{where}: [data.{name}] names a dataset not in datasets")

@@ -1,0 +1,163 @@
+"""Suites, the grid executor and reports, on a tiny toy grid (real models, a few epochs)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from suite.errors import KdsuiteError
+from suite.suites import load_suite
+from tests.conftest import REPO, run_cli, write_toy
+
+
+@pytest.mark.parametrize("preset", ["quick", "cpu", "full"])
+def test_presets_load(preset):
+    suite = load_suite(preset)
+    assert suite.datasets and suite.students and suite.teacher
+
+
+BAD_SUITES = {
+    'datasets = ["emotion"]\ncolour = "red"': "unknown key 'colour'",
+    'datasets = "emotion"': "datasets: expected a non-empty list of strings",
+    'datasets = ["emotion"]\nbackends = ["tensorflow", "mxnet"]': "unknown value 'mxnet'",
+    'datasets = ["emotion"]\nseeds = [0, "1"]': "seeds: expected a non-empty list of integers",
+    'datasets = ["emotion"]\nstudents = ["mlp"]\nkinds = ["kd"]': "kinds include 'kd' but no teacher",
+    'datasets = ["emotion"]\n[train]\ntemperature = 0.0': "--temperature must be > 0",
+    'datasets = ["emotion"]\n[train]\nalpha = 1.5': "--alpha must be in [0, 1]",
+    'datasets = ["emotion"]\n[train]\nepochs = "ten"': "[train] epochs: expected int",
+    'datasets = ["emotion"]\n[train]\nwarmup = 3': "[train]: unknown key 'warmup'",
+    'datasets = ["emotion"]\n[data.emotion]\ntrain_fraction = 2.0': "train_fraction must be in (0, 1]",
+    'datasets = ["emotion"\n': "invalid TOML",
+    'description = "no datasets"': "missing key 'datasets'",
+}
+
+
+@pytest.mark.parametrize("text", list(BAD_SUITES))
+def test_invalid_suites_fail_in_one_line(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(KdsuiteError) as err:
+        load_suite(str(path))
+    assert BAD_SUITES[text] in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_preset():
+    proc = run_cli("run", "nightly")
+    assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, quick" in proc.stderr
+
+
+def _toy_teacher(folder: Path) -> None:
+    """Cache a real teacher's logits for the toy data under the teacher name `toy-logreg`."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from suite.data import load_dataset
+    from suite.logits import cache_dir, save_cache
+    from suite.metrics import classification_metrics
+
+    ds = load_dataset(str(folder))
+    vec = CountVectorizer().fit(ds.splits["train"].texts)
+    clf = LogisticRegression(C=10, max_iter=1000).fit(vec.transform(ds.splits["train"].texts),
+                                                      ds.splits["train"].labels)
+    logits = {s: clf.decision_function(vec.transform(ds.splits[s].texts)) for s in ds.splits}
+    test = classification_metrics(ds.splits["test"].labels, logits["test"].argmax(1), ds.label_names)
+    save_cache(cache_dir("toy-logreg", ds.name, "k0"), logits, {
+        "teacher": "toy-logreg", "family": "logreg", "dataset": ds.name, "base_fingerprint": ds.base_fingerprint,
+        "label_names": ds.label_names, "num_classes": 3, "rows": {s: len(d) for s, d in ds.splits.items()},
+        "test": test, "param_count": int(clf.coef_.size + clf.intercept_.size)})
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grid")
+    folder = write_toy(root / "toy")
+    _toy_teacher(folder)
+    suite = root / "tiny.toml"
+    suite.write_text(f'''
+description = "toy grid"
+datasets = ["{folder}"]
+baselines = ["tfidf-logreg"]
+teacher = "toy-logreg"
+students = ["mlp", "nope"]
+kinds = ["scratch", "kd"]
+backends = ["tensorflow"]
+[train]
+epochs = 8
+vocab_size = 60
+seq_len = 12
+learning_rate = 0.01
+batch_size = 16
+[backend_comparison]
+students = ["mlp"]
+backends = ["tensorflow", "jax"]
+''')
+    return root, suite
+
+
+def test_grid_run_report_and_rerun(grid):
+    root, suite = grid
+    out = root / "out"
+    proc = run_cli("run", str(suite), "--out", str(out), "--json")
+    assert proc.returncode == 1, proc.stderr[-3000:]  # the 'nope' cells fail, the rest go on
+    summary = json.loads(proc.stdout)
+    assert summary["cells"] == 8 and summary["failed"] == 2
+    rows = json.loads((out / "leaderboard.json").read_text())["rows"]
+    kinds = {(r["model"], r["kind"], r["backend"]) for r in rows}
+    assert {("tfidf-logreg", "baseline", None), ("toy-logreg", "teacher", None), ("mlp", "scratch", "tensorflow"),
+            ("mlp", "kd", "tensorflow"), ("mlp", "kd", "jax")} <= kinds
+    kd = next(r for r in rows if r["kind"] == "kd" and r["backend"] == "tensorflow")
+    assert kd["accuracy"] > 0.8 and kd["pct_of_teacher"] > 80 and kd["param_count"] == 60 * 16 + 16 * 3 + 3
+    md = (out / "leaderboard.md").read_text()
+    assert "## Backend comparison" in md and "## Failed cells" in md and "unknown student 'nope'" in md
+    header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
+    assert "param_count" in header and "commit" in header and "data_fingerprint" in header
+    for ext in ("png", "svg"):
+        assert (out / f"plot_toy.{ext}").stat().st_size > 1000
+    # rerun: finished cells are skipped, failed ones retried
+    before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
+    proc = run_cli("run", str(suite), "--out", str(out))
+    assert proc.stderr.count("done earlier") == 6 and proc.returncode == 1
+    after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
+    assert sum(before[k] == after[k] for k in before) == 6
+    # the report regenerates from stored results alone
+    md_before = (out / "leaderboard.md").read_text()
+    (out / "leaderboard.md").unlink()
+    assert run_cli("report", str(out)).returncode == 0
+    assert (out / "leaderboard.md").read_text() == md_before
+
+
+def test_kill_during_grid_then_resume(grid):
+    """kill -9 mid-grid: no partial result is visible, the rerun completes and keeps finished cells."""
+    root, suite = grid
+    out = root / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "suite.cli", "run", str(suite), "--out", str(out)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "results").glob("*.json"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
+    assert len(done) >= 3
+    for p in (out / "results").iterdir():  # only complete JSON records, no temporary files
+        assert p.suffix == ".json" and json.loads(p.read_text())["status"] in ("ok", "failed")
+    rerun = run_cli("run", str(suite), "--out", str(out), "--json")
+    assert json.loads(rerun.stdout)["failed"] == 2
+    ok = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert sum(r["status"] == "ok" for r in ok) == 6
+    assert all((out / "results" / k).stat().st_mtime == m for k, m in done.items()
+               if json.loads((out / "results" / k).read_text())["status"] == "ok")
+
+
+def test_pareto_front():
+    from suite.report import pareto
+
+    pts = [(10, 0.5), (20, 0.4), (30, 0.7), (30, 0.6), (100, 0.65), (200, 0.9)]
+    assert pareto(pts) == [(10, 0.5), (30, 0.7), (200, 0.9)]
+    assert np.isfinite(pareto([(1, 0.1)])[0][1])
