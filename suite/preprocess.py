@@ -29,7 +29,7 @@ def ensure_nltk(*packages: str) -> None:
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
     ensure_nltk("stopwords")
     from nltk.corpus import stopwords
 
@@ -40,7 +40,7 @@ def nltk_clean(text: str) -> str:
     """Lower-case, tokenise with NLTK, keep alphabetic non-stopword tokens; returns them space-joined."""
     from nltk.tokenize import word_tokenize
 
-    stop = _stopwords()
+    stop = stopwords()
     return " ".join(t for t in word_tokenize(text.lower()) if t.isalpha() and t not in stop)
 
 
