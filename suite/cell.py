@@ -18,6 +18,7 @@ def run_cell(spec: dict) -> dict:
 
     opts = dict(cell["data"])
     seq_len = opts.pop("seq_len", None)
+    transfer_spec = opts.pop("transfer", "")
     # Splits are carved and subsampled with seed 0 in every cell, so all seeds share data and teacher
     # logits; the cell's seed drives initialisation and shuffling.
     ds = load_dataset(cell["dataset"], data_dir, seed=0, **opts)
@@ -44,11 +45,17 @@ def run_cell(spec: dict) -> dict:
     spec_ds = DATASETS.get(ds.name)
     train = dict(cell["train"])
     train.setdefault("seq_len", seq_len or (spec_ds.max_length if spec_ds else 64))
-    cfg = TrainConfig(student=cell["model"], seed=cell["seed"], **train)
     if cell["kind"] == "scratch":
-        cfg = TrainConfig(**{**cfg.__dict__, "loss": "ce"})
-    teacher = teacher_logits_for(ds, cell["teacher"], None) if cell["kind"] == "kd" else None
-    return train_student(ds, cfg, teacher, cell["teacher"], spec["models_dir"], verbose=2)
+        train["loss"] = "ce"
+    transfer = None
+    if cell["kind"] == "kd+transfer":
+        from suite.transfer import transfer_set
+
+        train["transfer"] = transfer_spec
+        transfer = transfer_set(ds, cell["teacher"], transfer_spec, seed=0)
+    cfg = TrainConfig(student=cell["model"], seed=cell["seed"], **train)
+    teacher = teacher_logits_for(ds, cell["teacher"], None) if cell["teacher"] else None
+    return train_student(ds, cfg, teacher, cell["teacher"], spec["models_dir"], verbose=2, transfer=transfer)
 
 
 def main(argv: list[str]) -> int:

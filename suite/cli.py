@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--no-kd", action="store_true", help="hard labels only (no teacher)")
     p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--loss", choices=("kl", "mse", "ce+kl"), default="kl")
+    p.add_argument("--transfer", help="extra teacher-labelled text: unsup[:N], unused, tang:N or eda:N")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--alpha", type=float, default=0.5, help="weight of the hard-label CE in ce+kl")
     p.add_argument("--epochs", type=int, default=50)

@@ -81,6 +81,7 @@ class TextDataset:
     fingerprint: str  # content hash of every split as loaded (before carving/subsampling)
     recipe: dict = field(default_factory=dict)  # how validation/test were carved and train subsampled
     train_index: np.ndarray | None = None  # rows of the full (carved) train kept by subsampling
+    full_train: Split | None = None  # the full (carved) train when subsampled, for transfer sets
 
     @property
     def base_fingerprint(self) -> str:
@@ -384,7 +385,7 @@ def load_dataset(
         splits["validation"], train = train.subset(val_idx), train.subset(rest)
         recipe["validation"] = f"carved from train: {val_size:g}, stratified, seed {seed}"
     n = len(train)
-    train_index = np.arange(n)
+    train_index, full_train = np.arange(n), None
     keep = n
     if train_fraction is not None:
         keep = max(1, round(n * train_fraction))
@@ -394,11 +395,12 @@ def load_dataset(
         recipe["max_train"] = max_train
     if keep < n:
         picked, _ = _stratified_pick(train.labels, keep, seed, f"{source}: subsampling train")
-        train, train_index = train.subset(picked), picked
+        full_train, train, train_index = train, train.subset(picked), picked
         recipe["subsample_seed"] = seed
     splits["train"] = train
     for split_name in ("train", "validation", "test"):
         if (splits[split_name].labels == UNLABELLED).any():
             raise KdsuiteError(f"{source}: split {split_name!r} has unlabelled rows (label -1)")
     order = ["train", "validation", "test"] + sorted(set(splits) - {"train", "validation", "test"})
-    return TextDataset(name, source, label_names, {s: splits[s] for s in order}, fingerprint, recipe, train_index)
+    return TextDataset(name, source, label_names, {s: splits[s] for s in order}, fingerprint, recipe, train_index,
+                       full_train)

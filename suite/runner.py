@@ -62,7 +62,7 @@ def expand(suite: Suite) -> list[Cell]:
                  for b in suite.backend_comparison.get("backends", ())]
         for student, kind, backend, seed in dict.fromkeys(grid):
             cells.append(Cell(dataset, student, kind, seed, backend,
-                              suite.teacher if kind == "kd" else None, suite.train, data))
+                              suite.teacher if kind != "scratch" else None, suite.train, data))
     return cells
 
 

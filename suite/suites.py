@@ -13,9 +13,10 @@ from suite.train import TrainConfig
 
 PRESETS = Path(__file__).resolve().parent / "suites"
 BASELINES = ("tfidf-logreg",)
-KINDS = ("scratch", "kd")
-TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig) if f.name not in ("student", "seed")}
-DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int"}
+KINDS = ("scratch", "kd", "kd+transfer")
+TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig) if f.name not in ("student", "seed", "transfer")}
+DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
+             "transfer": "str"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,12 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
             "backends": _str_list(f"{where}: [backend_comparison] backends",
                                   comparison.get("backends", list(BACKENDS)), BACKENDS)},
     )
-    if "kd" in suite.kinds and suite.students and not suite.teacher:
+    if {"kd", "kd+transfer"} & set(suite.kinds) and suite.students and not suite.teacher:
         raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")
+    if "kd+transfer" in suite.kinds and suite.students:
+        missing = [d for d in suite.datasets if "transfer" not in suite.data.get(d, {})]
+        if missing:
+            raise KdsuiteError(f"{where}: kind 'kd+transfer' needs [data.{missing[0]}] transfer = ...")
     try:
         TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
     except KdsuiteError as exc:
@@ -106,6 +111,13 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     for name, opts in suite.data.items():
         if name not in suite.datasets:
             raise KdsuiteError(f"{where}: [data.{name}] names a dataset not in datasets")
+        if "transfer" in opts:
+            from suite.transfer import parse_spec
+
+            try:
+                parse_spec(opts["transfer"])
+            except KdsuiteError as exc:
+                raise KdsuiteError(f"{where}: [data.{name}] {exc}") from None
         if not 0 < opts.get("train_fraction", 1) <= 1 or not 0 < opts.get("val_size", 0.5) < 1:
             raise KdsuiteError(f"{where}: [data.{name}] train_fraction must be in (0, 1], val_size in (0, 1)")
     return suite

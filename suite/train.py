@@ -30,6 +30,7 @@ class TrainConfig:
     vocab_size: int = 5000
     seq_len: int = 64
     seed: int = 0
+    transfer: str = ""  # transfer set spec (suite/transfer.py), KD only
 
     def validate(self) -> None:
         if self.temperature <= 0:
@@ -73,8 +74,10 @@ def _write_hparams(log_dir: Path, hparams: dict) -> None:
 
 
 def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, np.ndarray] | None,
-                  teacher_id: str | None, out_dir: str | Path, verbose: int = 2) -> dict:
-    """Fit `cfg.student` on `ds` (distilled from `teacher_logits` unless cfg.loss == 'ce')."""
+                  teacher_id: str | None, out_dir: str | Path, verbose: int = 2,
+                  transfer: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Fit `cfg.student` on `ds` (distilled from `teacher_logits` unless cfg.loss == 'ce'), plus the
+    `transfer` (texts, teacher logits) rows, which are unlabelled and only feed the KD term."""
     import keras
 
     from students import build_student
@@ -85,8 +88,10 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     cfg.validate()
     if (cfg.loss == "ce") != (teacher_logits is None):
         raise KdsuiteError("teacher logits are needed for every loss but 'ce' (use --no-kd to train on labels)")
+    if (transfer is None) != (not cfg.transfer):
+        raise KdsuiteError("a transfer set needs its spec in the config (and the reverse)")
     backend = keras.backend.backend()
-    kind = "scratch" if teacher_logits is None else "kd"
+    kind = "scratch" if teacher_logits is None else "kd+transfer" if transfer else "kd"
     run_key = store.key(cfg=asdict(cfg), data=ds.view_fingerprint, teacher=teacher_id, backend=backend,
                         code=code_version().removesuffix("+dirty"))
     run_dir = Path(out_dir) / ds.name / f"{cfg.student.replace('/', '_').replace(':', '_')}-{kind}-{backend}-s{cfg.seed}-{run_key[:8]}"
@@ -94,14 +99,19 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     if result_path.exists():
         return json.loads(result_path.read_text())
 
-    tokens = tokenize(ds, cfg.vocab_size, cfg.seq_len)
+    tokens = tokenize(ds, cfg.vocab_size, cfg.seq_len, extra={"transfer": transfer[0]} if transfer else None)
     seed_everything(cfg.seed)
     student, entry = build_student(cfg.student, cfg.vocab_size, cfg.seq_len, ds.num_classes)
     model = Distiller(student, cfg.loss, cfg.temperature, cfg.alpha)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
     model(tokens.ids["train"][:1])  # build before BackupAndRestore looks for a backup
     teacher = teacher_logits or {}
+    x_train = tokens.ids["train"]
     y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
+    if transfer:
+        x_train = np.concatenate([x_train, tokens.ids["transfer"]])
+        y_train = {"label": np.concatenate([y_train["label"], np.full(len(transfer[1]), -1, "int32")]),
+                   "teacher": np.concatenate([y_train["teacher"], transfer[1].astype("float32")])}
     y_val = _targets(ds.splits["validation"].labels, teacher.get("validation"))
 
     log_dir = run_dir / "tensorboard"
@@ -111,7 +121,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
     t0 = time.perf_counter()
-    history = model.fit(tokens.ids["train"], y_train, validation_data=(tokens.ids["validation"], y_val),
+    history = model.fit(x_train, y_train, validation_data=(tokens.ids["validation"], y_val),
                         epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, callbacks=callbacks,
                         verbose=verbose)
     train_s = time.perf_counter() - t0
@@ -138,6 +148,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         "data_view": ds.view_fingerprint,
         "data_recipe": ds.recipe,
         "train_rows": len(ds.splits["train"]),
+        "transfer_rows": len(transfer[0]) if transfer else 0,
         "teacher": teacher_id,
         "seed": cfg.seed,
         "config": asdict(cfg),
@@ -149,7 +160,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         "val_accuracy": float(max(val_acc)),
         "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
         "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
-        "train_samples_per_s": round(epochs_run * len(ds.splits["train"]) / train_s, 1),
+        "train_samples_per_s": round(epochs_run * len(x_train) / train_s, 1),
         "predict_samples_per_s": round(len(logits) / predict_s, 1),
         "speed": speed,
         "run_dir": str(run_dir),
@@ -174,13 +185,20 @@ def distill_command(args, ds: TextDataset) -> dict:
     if not (args.no_kd or args.teacher or args.teacher_logits):
         raise KdsuiteError("say where targets come from: --teacher NAME, --teacher-logits FILE or --no-kd")
     spec = DATASETS.get(ds.name)
+    if args.transfer and not args.teacher:
+        raise KdsuiteError("--transfer needs --teacher NAME (its checkpoint or logits label the transfer text)")
     cfg = TrainConfig(
         student=args.student, loss="ce" if args.no_kd else args.loss, temperature=args.temperature,
         alpha=args.alpha, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
         learning_rate=args.learning_rate, vocab_size=args.vocab_size,
-        seq_len=args.seq_len or (spec.max_length if spec else 64), seed=args.seed,
+        seq_len=args.seq_len or (spec.max_length if spec else 64), seed=args.seed, transfer=args.transfer or "",
     )
     cfg.validate()
     teacher = teacher_logits_for(ds, args.teacher, args.teacher_logits)
     teacher_id = args.teacher or (args.teacher_logits and Path(args.teacher_logits).name)
-    return train_student(ds, cfg, teacher, teacher_id, args.out)
+    transfer = None
+    if args.transfer:
+        from suite.transfer import transfer_set
+
+        transfer = transfer_set(ds, args.teacher, args.transfer, args.seed)
+    return train_student(ds, cfg, teacher, teacher_id, args.out, transfer=transfer)

@@ -1,0 +1,117 @@
+"""Transfer sets: extra text the teacher labels and the student learns from through the KD term only.
+
+Specs:
+    unsup[:N]   the dataset's unlabelled split (IMDb `unsup`), first N rows; its logits come with the teacher's
+    unused      rows of the full train split left out by --train-fraction/--max-train, labels hidden
+    tang:N      N augmented copies of the training texts (Tang et al.), see suite/augment.py
+    eda:N       N EDA synonym-replacement copies
+
+Augmented texts are regenerated deterministically from the seed; their teacher logits are computed once from
+the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from suite import store
+from suite.augment import METHODS, augment
+from suite.data import TextDataset
+from suite.errors import KdsuiteError
+
+COMMITTED = Path(__file__).resolve().parent.parent / "teachers" / "logits"
+
+
+def parse_spec(spec: str) -> tuple[str, int | None]:
+    kind, _, n = spec.partition(":")
+    if kind not in ("unsup", "unused", *METHODS) or (n and not n.isdigit()) or (kind in METHODS and not n):
+        raise KdsuiteError(f"transfer {spec!r}: expected unsup[:N], unused, tang:N or eda:N")
+    return kind, int(n) if n else None
+
+
+def text_hash(texts) -> str:
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(str(t).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(texts, teacher logits) of the transfer set `spec` for `ds`."""
+    from suite.logits import load_teacher_logits
+
+    kind, n = parse_spec(spec)
+    if kind == "unsup":
+        if "unsup" not in ds.splits:
+            raise KdsuiteError(f"transfer 'unsup': {ds.name} has no unlabelled split")
+        return ds.splits["unsup"].texts[:n], load_teacher_logits(teacher, ds)["unsup"][:n]
+    if kind == "unused":
+        full = load_teacher_logits(teacher, ds)["train"]
+        rest = np.setdiff1d(np.arange(len(full)), ds.train_index)
+        if ds.full_train is None or not len(rest):
+            raise KdsuiteError("transfer 'unused': every training row is labelled (set --train-fraction/--max-train)")
+        return ds.full_train.texts[rest], full[rest]
+    texts = augment(ds.splits["train"].texts, kind, copies=n, seed=seed)
+    return texts, augmented_logits(ds, teacher, spec, seed, texts)
+
+
+def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:
+    from teachers import teacher_id
+
+    return COMMITTED / f"{ds.name}__{teacher_id(teacher)}__{spec.replace(':', '')}-s{seed}.npz"
+
+
+def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts: np.ndarray) -> np.ndarray:
+    """Teacher logits for augmented `texts`: committed copy, else cache, else the teacher's checkpoint."""
+    from teachers import teacher_id
+
+    th = text_hash(texts)
+    committed = _committed_path(ds, teacher, spec, seed)
+    if committed.is_file():
+        meta = json.loads(committed.with_suffix(".json").read_text())
+        if meta.get("text_hash") == th:
+            with np.load(committed) as f:
+                return f["logits"].astype(np.float32)
+    path = store.cache_root() / "transfer" / teacher_id(teacher) / f"{ds.name}-{th}.npz"
+
+    def compute(tmp: Path) -> None:
+        logits = label_texts(ds, teacher, texts)
+        with open(tmp, "wb") as f:
+            np.savez(f, logits=logits)
+
+    with np.load(store.cached(path, compute)) as f:
+        return f["logits"]
+
+
+def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:
+    """Run the fine-tuned teacher (best checkpoint of its cached run on `ds`) on new texts."""
+    from suite.logits import teacher_record
+    from teachers import make_teacher
+
+    record = teacher_record(teacher, ds)
+    meta_path = Path(record["logits"]).with_name("meta.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    weights = Path(meta.get("workdir", "")) / "ckpt" / "best.weights.h5"
+    if not weights.is_file():
+        raise KdsuiteError(f"labelling transfer text needs {teacher}'s fine-tuned checkpoint for {ds.name}; "
+                           f"run `kdsuite teacher {ds.name} --teacher {teacher}` on this machine first")
+    model = make_teacher(teacher, ds.label_names, meta["config"]["teacher"]["max_length"])
+    model.model.load_weights(weights)
+    return model.predict(model.encode(texts))
+
+
+def commit_augmented(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> Path:
+    """Write a compact float16 copy of an augmented set's logits (with its text hash) to teachers/logits/."""
+    texts, logits = transfer_set(ds, teacher, spec, seed)
+    path = _committed_path(ds, teacher, spec, seed)
+    with store.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, logits=logits.astype(np.float16))
+    store.write_json(path.with_suffix(".json"), {"teacher": teacher, "dataset": ds.name, "spec": spec, "seed": seed,
+                                                "base_fingerprint": ds.base_fingerprint, "rows": len(texts),
+                                                "text_hash": text_hash(texts)})
+    return path

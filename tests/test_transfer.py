@@ -1,0 +1,46 @@
+"""Transfer sets: augmentation is deterministic and sane; unlabelled rows reach the student via KD only."""
+
+import json
+
+import numpy as np
+import pytest
+
+from suite.augment import MASK, augment, synonyms
+from suite.errors import KdsuiteError
+from suite.transfer import parse_spec
+from tests.conftest import cli_json, run_cli, write_toy
+from tests.test_suite import _toy_teacher
+
+
+def test_augmentation_is_seeded_and_changes_text():
+    texts = ["i feel happy and calm today", "the movie was terribly boring and long"] * 20
+    a, b = augment(texts, "tang", copies=2, seed=1), augment(texts, "tang", copies=2, seed=1)
+    assert len(a) == 80 and list(a) == list(b) and list(a) != list(augment(texts, "tang", copies=2, seed=2))
+    assert sum(t != s for t, s in zip(a, texts * 2)) > 40
+    assert any(MASK in t for t in a) and any(len(t.split()) <= 5 for t in a)  # masks and n-gram samples
+    eda = augment(texts, "eda", copies=1, seed=0)
+    assert all(len(e.split()) == len(t.split()) for e, t in zip(eda, texts)) and list(eda) != texts
+    assert "glad" in synonyms("happy")
+
+
+@pytest.mark.parametrize("spec", ["tang", "unsup:x", "mixup:2", "eda:"])
+def test_bad_transfer_specs(spec):
+    with pytest.raises(KdsuiteError, match="expected unsup"):
+        parse_spec(spec)
+
+
+def test_unused_training_rows_as_transfer(tmp_path):
+    folder = write_toy(tmp_path / "toy", rows=400)
+    _toy_teacher(folder)
+    common = ("distill", str(folder), "--student", "mlp", "--teacher", "toy-logreg", "--max-train", "60",
+              "--epochs", "15", "--vocab-size", "60", "--seq-len", "12", "--learning-rate", "0.01",
+              "--batch-size", "16", "--out", str(tmp_path / "runs"))
+    kd = cli_json(*common)
+    tr = cli_json(*common, "--transfer", "unused")
+    assert kd["kind"] == "kd" and tr["kind"] == "kd+transfer"
+    assert tr["train_rows"] == 60 and tr["transfer_rows"] == 340 and tr["config"]["transfer"] == "unused"
+    assert tr["test"]["accuracy"] >= kd["test"]["accuracy"] - 0.02
+    proc = run_cli(*common, "--transfer", "tang:2")  # augmented text needs the teacher's checkpoint
+    assert proc.returncode == 2 and "fine-tuned checkpoint" in proc.stderr
+    proc = run_cli(*common[:-2], "--out", str(tmp_path / "r2"), "--transfer", "unsup")
+    assert proc.returncode == 2 and "has no unlabelled split" in proc.stderr
