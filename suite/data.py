@@ -279,16 +279,19 @@ def _info_label_names(folder: Path) -> list[str] | None:
 
 
 def _load_hub(spec: DatasetSpec) -> dict[str, Split]:
+    from suite.hub import hub_reachable, offline_mode
+
+    hint = (f"offline, point --data-dir or KDSUITE_DATA_DIR at a folder holding {spec.name}/<split>.parquet, "
+            f"or set HF_HUB_OFFLINE=1 to use the Hugging Face cache")
+    if not offline_mode() and not hub_reachable():
+        raise KdsuiteError(f"{spec.name}: the Hugging Face hub is unreachable ({spec.hub_id}); {hint}")
     import datasets
 
     try:
         loaded = datasets.load_dataset(spec.hub_id, spec.hub_config)
     except Exception as exc:
         first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise KdsuiteError(
-            f"{spec.name}: cannot load {spec.hub_id} from the Hugging Face hub ({first}); offline, point "
-            f"--data-dir or KDSUITE_DATA_DIR at a folder holding {spec.name}/<split>.parquet"
-        ) from None
+        raise KdsuiteError(f"{spec.name}: cannot load {spec.hub_id} from the Hugging Face hub ({first}); {hint}") from None
     splits = {}
     for ours, theirs in spec.hub_splits.items():
         table = loaded[theirs]
