@@ -21,4 +21,4 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 leaderboard: setup
-	$(BIN)/kdsuite baseline emotion
+	$(BIN)/kdsuite run quick

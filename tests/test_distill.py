@@ -194,3 +194,37 @@ def test_distill_errors(toy, tmp_path):
     np.savez(bad, **{s: np.zeros((5, 3)) for s in ("train", "validation", "test")})
     proc = run_cli(*base, "--teacher-logits", str(bad))
     assert proc.returncode == 2 and "rows of logits" in proc.stderr
+
+
+FAMILIES_SCRIPT = """
+import numpy as np
+from suite.backend import use_backend
+use_backend({backend!r})
+import keras
+from students import build_student
+from suite.distill import Distiller
+rng = np.random.default_rng(0)
+x = rng.integers(0, 50, size=(32, 12)).astype("int32")
+y = {{"label": rng.integers(-1, 3, 32).astype("int32"), "teacher": rng.normal(size=(32, 3)).astype("float32")}}
+for name in ("mlp", "cnn", "bilstm"):
+    student, _ = build_student(name, 50, 12, 3)
+    model = Distiller(student, "ce+kl", temperature=2.0)
+    model.compile(optimizer="adam")
+    before = [w.copy() for w in student.get_weights()]
+    logs = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history
+    assert np.isfinite(logs["loss"][0]) and any(not np.array_equal(a, b) for a, b in zip(before, student.get_weights()))
+    print(name, keras.backend.backend(), "ok")
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_every_family_distils_on_other_backends(backend):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.run([sys.executable, "-c", FAMILIES_SCRIPT.format(backend=backend)], capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:3] == [f"{f} {backend} ok" for f in ("mlp", "cnn", "bilstm")]
