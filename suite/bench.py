@@ -29,3 +29,53 @@ def inference_speed(model, ids: np.ndarray, repeats: int = 30) -> dict:
         "throughput_b256": round(256 / per_batch, 1),
         "threads": int(os.environ.get("KDSUITE_THREADS") or os.cpu_count()),
     }
+
+
+def bench_students(dataset: str, students: list[str], data_dir: str | None = None, batch_size: int = 64) -> list[dict]:
+    """Train and inference speed, size and memory of each student on this process's Keras backend."""
+    import resource
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import keras
+
+    from students import build_student
+    from suite.data import DATASETS, load_dataset
+    from suite.distill import Distiller
+    from suite.tokens import tokenize
+
+    ds = load_dataset(dataset, data_dir)
+    spec = DATASETS.get(ds.name)
+    tokens = tokenize(ds, 5000, spec.max_length if spec else 64)
+    x, y = tokens.ids["train"], {"label": ds.splits["train"].labels.astype("int32")}
+    rows = []
+    for name in students:
+        student, entry = build_student(name, 5000, tokens.seq_len, ds.num_classes)
+        model = Distiller(student, "ce")
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        warm = slice(0, 20 * batch_size)
+        model.fit(x[warm], {"label": y["label"][warm]}, batch_size=batch_size, epochs=1, verbose=0)  # compile
+        t = time.perf_counter()
+        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        train_s = time.perf_counter() - t
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "student.keras"
+            student.save(path)
+            disk = path.stat().st_size
+        rows.append({"model": name, "family": entry.meta.get("family", "external"), "kind": "student",
+                     "backend": keras.backend.backend(), "dataset": ds.name, "param_count": int(student.count_params()),
+                     "disk_bytes": disk, "train_samples_per_s": round(len(x) / train_s, 1), "batch_size": batch_size,
+                     **inference_speed(student, tokens.ids["test"]),
+                     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
+    return rows
+
+
+if __name__ == "__main__":  # python -m suite.bench DATASET BACKEND STUDENT[,STUDENT...]: JSON rows on stdout
+    import json
+    import sys
+
+    from suite.backend import use_backend
+
+    use_backend(sys.argv[2])
+    print(json.dumps(bench_students(sys.argv[1], sys.argv[3].split(","))))

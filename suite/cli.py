@@ -141,6 +141,53 @@ def cmd_report(args) -> dict:
     return write_report(results, Path(args.dir))
 
 
+def cmd_bench(args) -> dict:
+    import platform
+    import subprocess
+
+    from suite import store
+    from suite.data import load_dataset
+
+    ds = load_dataset(args.dataset, args.data_dir)
+    rows = []
+    for backend in args.backends.split(","):
+        if backend not in BACKENDS:
+            raise KdsuiteError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        proc = subprocess.run([sys.executable, "-m", "suite.bench", args.dataset, backend, args.models],
+                              capture_output=True, text=True, env=os.environ | {"KERAS_BACKEND": backend})
+        if proc.returncode != 0:
+            raise KdsuiteError(f"bench on {backend} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        rows += json.loads(proc.stdout.strip().splitlines()[-1])
+    if args.teacher:
+        from suite.logits import teacher_record
+
+        t = teacher_record(args.teacher, ds)
+        rows.insert(0, {"model": t["model"], "family": t["family"], "kind": "teacher", "backend": "tensorflow",
+                        "dataset": ds.name, "param_count": t["param_count"],
+                        "latency_ms_b1": t["speed"]["latency_ms_b1"]})
+    result = {"dataset": ds.name, "hardware": {"machine": platform.machine(), "processor": platform.processor(),
+                                               "cpus": os.cpu_count(),
+                                               "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
+              "rows": rows}
+    if args.out:
+        store.write_json(Path(args.out) / f"bench_{ds.name}.json", result)
+        store.write_text(Path(args.out) / f"bench_{ds.name}.md", _bench_markdown(result))
+    return result
+
+
+def _bench_markdown(result: dict) -> str:
+    cols = ("model", "kind", "backend", "param_count", "disk_bytes", "train_samples_per_s", "latency_ms_b1",
+            "latency_ms_b1_p95", "throughput_b256", "peak_rss_mb")
+    lines = [f"# Speed and size on {result['dataset']}", "", f"Hardware: {json.dumps(result['hardware'])}", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in result["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def _print_bench(result: dict) -> None:
+    print(_bench_markdown(result))
+
+
 def _print_summary(result: dict) -> None:
     print(json.dumps(result, indent=2))
 
@@ -203,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_run, show=_print_summary)
+
+    p = sub.add_parser("bench", help="train/inference speed, size and memory of students on each backend")
+    p.add_argument("dataset", nargs="?", default="emotion")
+    p.add_argument("--models", default="mlp,cnn,bilstm", help="comma-separated students")
+    p.add_argument("--backends", default="tensorflow,jax,torch")
+    p.add_argument("--teacher", help="add this teacher's row (from its stored metadata)")
+    p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--out", help="also write bench_<dataset>.md/.json here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_bench, show=_print_bench)
 
     p = sub.add_parser("report", help="regenerate leaderboards and plots from stored results")
     p.add_argument("dir", nargs="?", default="reports", help="folder holding results/ (default reports)")
