@@ -188,6 +188,24 @@ def _print_bench(result: dict) -> None:
     print(_bench_markdown(result))
 
 
+def cmd_sweep(args) -> dict:
+    from suite.sweep import run_sweep
+    from suite.train import TrainConfig
+
+    try:
+        fractions = sorted({float(f) for f in args.fractions.split(",")})
+    except ValueError:
+        raise KdsuiteError(f"--fractions: expected comma-separated numbers, got {args.fractions!r}") from None
+    if not all(0 < f <= 1 for f in fractions):
+        raise KdsuiteError(f"--fractions must lie in (0, 1], got {args.fractions}")
+    train = {"epochs": args.epochs}
+    TrainConfig(**train).validate()
+    out = Path(args.out or Path("runs") / "sweep")
+    return run_sweep(args.dataset, fractions, args.students.split(","), None if args.no_kd else args.teacher,
+                     args.backend, [int(s) for s in args.seeds.split(",")], train, out, args.data_dir,
+                     log=lambda m: print(m, file=sys.stderr, flush=True))
+
+
 def _print_summary(result: dict) -> None:
     print(json.dumps(result, indent=2))
 
@@ -261,6 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_bench, show=_print_bench)
 
+    p = sub.add_parser("sweep", help="baseline, scratch and distilled students vs training-set fraction")
+    p.add_argument("dataset")
+    p.add_argument("--fractions", default="0.01,0.05,0.25,1.0")
+    p.add_argument("--students", default="mlp")
+    p.add_argument("--teacher", default="minilm-l6")
+    p.add_argument("--no-kd", action="store_true", help="only the baseline and scratch students")
+    p.add_argument("--backend", choices=BACKENDS, default="tensorflow")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--out", help="folder (default runs/sweep)")
+    p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_sweep, show=_print_summary)
+
     p = sub.add_parser("report", help="regenerate leaderboards and plots from stored results")
     p.add_argument("dir", nargs="?", default="reports", help="folder holding results/ (default reports)")
     p.add_argument("--json", action="store_true")
@@ -278,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = args.run(args)
             args.show(result)
-        if args.command == "run" and result["failed"]:
-            print(f"kdsuite: {result['failed']} cell(s) failed; see {result['leaderboard']}", file=sys.stderr)
+        if args.command in ("run", "sweep") and result["failed"]:
+            print(f"kdsuite: {result['failed']} cell(s) failed", file=sys.stderr)
             return 1
     except KdsuiteError as exc:
         print(f"kdsuite: error: {exc}", file=sys.stderr)

@@ -161,3 +161,16 @@ def test_pareto_front():
     pts = [(10, 0.5), (20, 0.4), (30, 0.7), (30, 0.6), (100, 0.65), (200, 0.9)]
     assert pareto(pts) == [(10, 0.5), (30, 0.7), (200, 0.9)]
     assert np.isfinite(pareto([(1, 0.1)])[0][1])
+
+
+def test_sweep_over_fractions(grid, tmp_path):
+    root, _ = grid
+    folder = root / "toy"
+    r = json.loads(run_cli("sweep", str(folder), "--fractions", "0.25,1.0", "--teacher", "toy-logreg",
+                           "--epochs", "5", "--out", str(tmp_path), "--json").stdout)
+    assert r["cells"] == 6 and r["failed"] == 0
+    rows = {(x["model"], x["kind"], x["fraction"]): x for x in r["rows"]}
+    assert rows[("mlp", "kd", 0.25)]["train_rows"] == 60 and rows[("mlp", "kd", 1.0)]["train_rows"] == 240
+    assert (tmp_path / "sweep_toy.png").stat().st_size > 1000 and "| tfidf-logreg | baseline | 0.25 |" in \
+        (tmp_path / "sweep_toy.md").read_text()
+    assert run_cli("sweep", str(folder), "--fractions", "0,2").returncode == 2
