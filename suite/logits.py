@@ -136,6 +136,8 @@ def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
         if meta is None or meta.get("base_fingerprint") != ds.base_fingerprint:
             others.append(str(npz))
             continue
+        if "npz_sha256" in meta and hashlib.sha256(npz.read_bytes()).hexdigest() != meta["npz_sha256"]:
+            raise KdsuiteError(f"{npz}: contents differ from the sha256 recorded in {meta_path.name}")
         return check_logits(_read_npz(npz), meta, ds, str(npz))
     hint = f" ({', '.join(others)} are for other data)" if others else ""
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}){hint}; "

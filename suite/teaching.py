@@ -60,11 +60,10 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
 
     use_backend("tensorflow")
     from suite.data import DATASETS, load_dataset
-    from suite.metrics import classification_metrics
     from teachers import make_teacher, teacher_id
 
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise KdsuiteError("--epochs and --batch-size must be positive and --lr above 0")
+    if epochs < 1 or batch_size < 1 or lr <= 0 or (max_length is not None and max_length < 4):
+        raise KdsuiteError("--epochs and --batch-size must be positive, --learning-rate above 0, --max-length >= 4")
     full = load_dataset(dataset, data_dir, val_size=val_size, seed=seed)
     view = full
     if train_fraction is not None or max_train is not None:
@@ -85,7 +84,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
             meta = json.loads(meta_path.read_text())
             meta["cached"] = True
         else:
-            meta = _run(model, teacher, full, view, config, folder, classification_metrics,
+            meta = _run(model, teacher, full, view, config, folder,
                         dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience,
                              seed=seed, verbose=verbose))
             meta["cached"] = False
@@ -101,7 +100,8 @@ def _load(folder: Path) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-def _run(model, teacher: str, full, view, config: dict, folder: Path, metrics_fn, fit_args: dict) -> dict:
+def _run(model, teacher: str, full, view, config: dict, folder: Path, fit_args: dict) -> dict:
+    from suite.metrics import classification_metrics
     from teachers import teacher_id
 
     workdir = cache_root() / "teachers" / teacher_id(teacher) / folder.name
@@ -120,7 +120,7 @@ def _run(model, teacher: str, full, view, config: dict, folder: Path, metrics_fn
     start = time.perf_counter()
     logits = {split: model.predict(enc[split]) for split in full.splits}
     timings["export_s"] = round(time.perf_counter() - start, 1)
-    metrics = {split: metrics_fn(full.splits[split].labels, logits[split].argmax(1), full.label_names)
+    metrics = {split: classification_metrics(full.splits[split].labels, logits[split].argmax(1), full.label_names)
                for split in ("validation", "test")}
     meta = {
         "model": teacher, "kind": "teacher", "family": model.family, "teacher": teacher, "dataset": full.name,

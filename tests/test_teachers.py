@@ -135,3 +135,15 @@ def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
     bad = _tiny_hf_classifier(tmp_path / "bad", ["neg", "pos", "neutral"])
     with pytest.raises(KdsuiteError, match="do not match"):
         make_teacher(f"hf:{bad}", names, 16)
+
+
+def test_committed_emotion_logits_load_and_match_their_record(data_dir):
+    from suite.data import load_dataset
+    from suite.logits import COMMITTED, load_teacher_logits
+
+    record = json.loads((COMMITTED / "emotion__minilm-l6.json").read_text())
+    ds = load_dataset("emotion", data_dir, max_train=1000)
+    logits = load_teacher_logits("minilm-l6", ds)  # the test cache is empty: this is the committed copy
+    assert logits["train"].shape == (16000, 6) and logits["test"].shape == (2000, 6)
+    accuracy = (logits["test"].argmax(1) == ds.splits["test"].labels).mean()
+    assert accuracy == pytest.approx(record["test_accuracy"], abs=2e-3) and accuracy > 0.9
