@@ -54,8 +54,27 @@ def run_cell(spec: dict) -> dict:
         train["transfer"] = transfer_spec
         transfer = transfer_set(ds, cell["teacher"], transfer_spec, seed=0)
     cfg = TrainConfig(student=cell["model"], seed=cell["seed"], **train)
-    teacher = teacher_logits_for(ds, cell["teacher"], None) if cell["teacher"] else None
-    return train_student(ds, cfg, teacher, cell["teacher"], spec["models_dir"], verbose=2, transfer=transfer)
+    if cell["kind"] == "nested":
+        teacher = teacher_logits_for(ds, None, _student_logits(spec, cell))
+    else:
+        teacher = teacher_logits_for(ds, cell["teacher"], None) if cell["teacher"] else None
+    result = train_student(ds, cfg, teacher, cell["teacher"], spec["models_dir"], verbose=2, transfer=transfer)
+    return result | ({"kind": "nested"} if cell["kind"] == "nested" else {})
+
+
+def _student_logits(spec: dict, cell: dict) -> str:
+    """The logits file of the finished kd cell of the student named in `cell["teacher"]` ("student:NAME")."""
+    from pathlib import Path
+
+    source = cell["teacher"].removeprefix("student:")
+    for path in sorted(Path(spec["results_dir"]).glob("*.json")):
+        r = json.loads(path.read_text())
+        c = r.get("cell", {})
+        if (r.get("status") == "ok" and c.get("model") == source and c.get("kind") == "kd"
+                and (c.get("dataset"), c.get("backend"), c.get("seed"), c.get("data"))
+                == (cell["dataset"], cell["backend"], cell["seed"], cell["data"])):
+            return str(Path(r["run_dir"]) / "logits.npz")
+    raise KdsuiteError(f"nested: no finished kd cell of {source!r} to learn from ({cell['dataset']}, seed {cell['seed']})")
 
 
 def main(argv: list[str]) -> int:

@@ -26,10 +26,10 @@ from suite.suites import Suite
 class Cell:
     dataset: str
     model: str  # tfidf-logreg | a teacher | a student
-    kind: str  # baseline | teacher | scratch | kd
+    kind: str  # baseline | teacher | scratch | kd | kd+transfer | nested
     seed: int = 0
     backend: str | None = None  # None: no Keras in this cell
-    teacher: str | None = None  # the teacher whose logits a kd cell uses
+    teacher: str | None = None  # whose logits a KD cell uses; "student:NAME" = that student's kd cell
     train: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
 
@@ -63,6 +63,8 @@ def expand(suite: Suite) -> list[Cell]:
         for student, kind, backend, seed in dict.fromkeys(grid):
             cells.append(Cell(dataset, student, kind, seed, backend,
                               suite.teacher if kind != "scratch" else None, suite.train, data))
+        cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)
+                  for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
     return cells
 
 
@@ -108,7 +110,8 @@ def _run_one(cell: Cell, key: str, out: Path, data_dir: str | None) -> dict:
     work = out / "cells" / key
     work.mkdir(parents=True, exist_ok=True)
     spec, result = work / "spec.json", work / "result.json"
-    store.write_json(spec, {"cell": asdict(cell), "data_dir": data_dir, "models_dir": str(out / "models")})
+    store.write_json(spec, {"cell": asdict(cell), "data_dir": data_dir, "models_dir": str(out / "models"),
+                            "results_dir": str(out / "results")})
     result.unlink(missing_ok=True)
     env = os.environ | ({"KERAS_BACKEND": cell.backend} if cell.backend else {})
     with open(work / "log.txt", "w") as logf:

@@ -33,6 +33,7 @@ class Suite:
     train: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)  # dataset name -> DATA_KEYS options
     backend_comparison: dict = field(default_factory=dict)  # students, backends: extra cells (seed 0)
+    nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
 
 
 def _type_ok(value, kind: str) -> bool:
@@ -77,6 +78,10 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         raise KdsuiteError(f"{where}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
     comparison = _options(f"{where}: [backend_comparison]", raw.get("backend_comparison", {}),
                           {"students": "list", "backends": "list"})
+    nested = raw.get("nested", [])
+    if not isinstance(nested, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in nested):
+        raise KdsuiteError(f"{where}: nested: expected a list of [teacher_student, student] pairs, got {nested!r}")
     teacher = raw.get("teacher")
     if teacher is not None and not isinstance(teacher, str):
         raise KdsuiteError(f"{where}: teacher: expected a string, got {teacher!r}")
@@ -93,6 +98,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         train=_options(f"{where}: [train]", raw.get("train", {}), TRAIN_KEYS),
         data={name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS)
               for name, opts in _table(where, raw, "data").items()},
+        nested=tuple(tuple(p) for p in nested),
         backend_comparison=comparison and {
             "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
             "backends": _str_list(f"{where}: [backend_comparison] backends",
@@ -100,6 +106,9 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     )
     if {"kd", "kd+transfer"} & set(suite.kinds) and suite.students and not suite.teacher:
         raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")
+    for src, _ in suite.nested:
+        if src not in suite.students or "kd" not in suite.kinds or not suite.teacher:
+            raise KdsuiteError(f"{where}: nested teacher {src!r} must be a student of this suite with kind 'kd'")
     if "kd+transfer" in suite.kinds and suite.students:
         missing = [d for d in suite.datasets if "transfer" not in suite.data.get(d, {})]
         if missing:

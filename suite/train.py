@@ -136,6 +136,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     with store.atomic_path(model_path) as tmp:
         student.save(tmp)
     store.write_text(run_dir / "vocabulary.txt", "\n".join(tokens.vocabulary) + "\n")
+    _export_logits(student, ds, cfg, run_dir / "logits.npz")
     val_acc = history.history["val_accuracy"]
     result = {
         "model": cfg.student,
@@ -168,6 +169,22 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     }
     store.write_json(result_path, result)
     return result
+
+
+def _export_logits(student, ds: TextDataset, cfg: TrainConfig, path: Path) -> None:
+    """The student's logits for every split (train: the full carved train), so it can teach another student
+    (nested distillation): `kdsuite distill --teacher-logits <run>/logits.npz`."""
+    full = {"train": ds.full_train or ds.splits["train"]} | {k: v for k, v in ds.splits.items() if k != "train"}
+    texts = {name: split.texts for name, split in full.items()}
+    ids = tokenize(ds, cfg.vocab_size, cfg.seq_len, extra={"full_train": texts["train"]} if ds.full_train else None).ids
+    arrays = {name: student.predict(ids["full_train" if name == "train" and ds.full_train else name],
+                                    batch_size=1024, verbose=0) for name in texts}
+    with store.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **{k: v.astype(np.float32) for k, v in arrays.items()})
+    store.write_json(path.with_suffix(".json"), {"teacher": cfg.student, "dataset": ds.name,
+                                                 "base_fingerprint": ds.base_fingerprint,
+                                                 "label_names": ds.label_names})
 
 
 def teacher_logits_for(ds: TextDataset, teacher: str | None, logits_file: str | None) -> dict | None:

@@ -24,6 +24,8 @@ def test_presets_load(preset):
 
 BAD_SUITES = {
     'datasets = ["emotion"]\ncolour = "red"': "unknown key 'colour'",
+    'datasets = ["emotion"]\nnested = [["a"]]': "nested: expected a list of [teacher_student, student] pairs",
+    'datasets = ["emotion"]\nteacher = "t"\nstudents = ["mlp"]\nnested = [["cnn", "mlp"]]': "nested teacher 'cnn'",
     'datasets = "emotion"': "datasets: expected a non-empty list of strings",
     'datasets = ["emotion"]\nbackends = ["tensorflow", "mxnet"]': "unknown value 'mxnet'",
     'datasets = ["emotion"]\nseeds = [0, "1"]': "seeds: expected a non-empty list of integers",
@@ -87,6 +89,7 @@ teacher = "toy-logreg"
 students = ["mlp", "nope"]
 kinds = ["scratch", "kd"]
 backends = ["tensorflow"]
+nested = [["mlp", "mlp-s"]]
 [train]
 epochs = 8
 vocab_size = 60
@@ -106,11 +109,13 @@ def test_grid_run_report_and_rerun(grid):
     proc = run_cli("run", str(suite), "--out", str(out), "--json")
     assert proc.returncode == 1, proc.stderr[-3000:]  # the 'nope' cells fail, the rest go on
     summary = json.loads(proc.stdout)
-    assert summary["cells"] == 8 and summary["failed"] == 2
+    assert summary["cells"] == 9 and summary["failed"] == 2
     rows = json.loads((out / "leaderboard.json").read_text())["rows"]
     kinds = {(r["model"], r["kind"], r["backend"]) for r in rows}
     assert {("tfidf-logreg", "baseline", None), ("toy-logreg", "teacher", None), ("mlp", "scratch", "tensorflow"),
-            ("mlp", "kd", "tensorflow"), ("mlp", "kd", "jax")} <= kinds
+            ("mlp", "kd", "tensorflow"), ("mlp", "kd", "jax"), ("mlp-s", "nested", "tensorflow")} <= kinds
+    nested = next(r for r in rows if r["kind"] == "nested")
+    assert nested["teacher"] == "student:mlp" and nested["accuracy"] > 0.6
     kd = next(r for r in rows if r["kind"] == "kd" and r["backend"] == "tensorflow")
     assert kd["accuracy"] > 0.8 and kd["pct_of_teacher"] > 80 and kd["param_count"] == 60 * 16 + 16 * 3 + 3
     md = (out / "leaderboard.md").read_text()
@@ -122,9 +127,9 @@ def test_grid_run_report_and_rerun(grid):
     # rerun: finished cells are skipped, failed ones retried
     before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
     proc = run_cli("run", str(suite), "--out", str(out))
-    assert proc.stderr.count("done earlier") == 6 and proc.returncode == 1
+    assert proc.stderr.count("done earlier") == 7 and proc.returncode == 1
     after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
-    assert sum(before[k] == after[k] for k in before) == 6
+    assert sum(before[k] == after[k] for k in before) == 7
     # the report regenerates from stored results alone
     md_before = (out / "leaderboard.md").read_text()
     (out / "leaderboard.md").unlink()
@@ -150,7 +155,7 @@ def test_kill_during_grid_then_resume(grid):
     rerun = run_cli("run", str(suite), "--out", str(out), "--json")
     assert json.loads(rerun.stdout)["failed"] == 2
     ok = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
-    assert sum(r["status"] == "ok" for r in ok) == 6
+    assert sum(r["status"] == "ok" for r in ok) == 7
     assert all((out / "results" / k).stat().st_mtime == m for k, m in done.items()
                if json.loads((out / "results" / k).read_text())["status"] == "ok")
 
