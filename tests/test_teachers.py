@@ -33,6 +33,9 @@ def test_tokenizer_matches_hf_on_accents(minilm):
     assert enc["token_ids"][0, :3].tolist() == [101, 7668, 102]  # HF: "café" -> "cafe", not [UNK]
     for row, ids in zip(enc["token_ids"][1:], HF_IDS):
         assert row[:len(ids)].tolist() == ids and not row[len(ids):].any()
+    long = "Un   café,\n très-bon!! " * 40  # encode() tokenises only the head of long texts: same ids
+    whole = minilm.preprocessor(np.array([long]))["token_ids"]
+    np.testing.assert_array_equal(minilm.encode([long])["token_ids"], np.asarray(whole))
 
 
 def test_minilm_matches_hf_sentence_embedding(minilm):
