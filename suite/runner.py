@@ -61,6 +61,8 @@ def expand(suite: Suite) -> list[Cell]:
         grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds
                  for b in suite.backend_comparison.get("backends", ())]
         for student, kind, backend, seed in dict.fromkeys(grid):
+            if kind == "kd+transfer" and "transfer" not in data:
+                continue  # transfer sets are per dataset
             cells.append(Cell(dataset, student, kind, seed, backend,
                               suite.teacher if kind != "scratch" else None, suite.train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)

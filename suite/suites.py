@@ -109,10 +109,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     for src, _ in suite.nested:
         if src not in suite.students or "kd" not in suite.kinds or not suite.teacher:
             raise KdsuiteError(f"{where}: nested teacher {src!r} must be a student of this suite with kind 'kd'")
-    if "kd+transfer" in suite.kinds and suite.students:
-        missing = [d for d in suite.datasets if "transfer" not in suite.data.get(d, {})]
-        if missing:
-            raise KdsuiteError(f"{where}: kind 'kd+transfer' needs [data.{missing[0]}] transfer = ...")
+    if "kd+transfer" in suite.kinds and suite.students and not any("transfer" in o for o in suite.data.values()):
+        raise KdsuiteError(f"{where}: kind 'kd+transfer' needs a transfer set: [data.NAME] transfer = ...")
     try:
         TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
     except KdsuiteError as exc:

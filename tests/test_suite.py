@@ -179,3 +179,22 @@ def test_sweep_over_fractions(grid, tmp_path):
     assert (tmp_path / "sweep_toy.png").stat().st_size > 1000 and "| tfidf-logreg | baseline | 0.25 |" in \
         (tmp_path / "sweep_toy.md").read_text()
     assert run_cli("sweep", str(folder), "--fractions", "0,2").returncode == 2
+
+
+def test_expand_grid(tmp_path):
+    from suite.runner import expand
+    from suite.suites import parse_suite
+
+    suite = parse_suite("t", {"datasets": ["emotion", "imdb"], "teacher": "minilm-l6", "students": ["mlp", "cnn"],
+                              "baselines": ["tfidf-logreg"], "kinds": ["scratch", "kd", "kd+transfer"],
+                              "seeds": [0, 1], "data": {"imdb": {"transfer": "unsup:1000", "seq_len": 128}},
+                              "nested": [["cnn", "mlp"]],
+                              "backend_comparison": {"students": ["mlp"], "backends": ["jax", "torch"]}}, "t.toml")
+    cells = expand(suite)
+    count = lambda **kw: sum(all(getattr(c, k) == v for k, v in kw.items()) for c in cells)  # noqa: E731
+    assert count(kind="kd+transfer", dataset="imdb", backend="tensorflow") == 4 and count(kind="kd+transfer", dataset="emotion") == 0
+    assert count(kind="teacher") == 2 and count(kind="baseline") == 4 and count(kind="nested") == 4
+    assert count(backend="jax") == 2 * 3 - 1  # mlp x {scratch, kd, kd+transfer on imdb only}, seed 0
+    assert all(c.teacher == "minilm-l6" for c in cells if c.kind in ("kd", "kd+transfer"))
+    assert all(c.data == {"transfer": "unsup:1000", "seq_len": 128} for c in cells if c.dataset == "imdb")
+    assert len({(c.dataset, c.model, c.kind, c.seed, c.backend) for c in cells}) == len(cells)
