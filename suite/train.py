@@ -45,7 +45,7 @@ class TrainConfig:
 
 
 def code_version() -> str:
-    """The git commit of the kdsuite checkout (with '+dirty' for uncommitted changes), else the version."""
+    """The git commit of the kdsuite checkout ('+dirty' when its code has uncommitted changes), else the version."""
     import subprocess
 
     import suite
@@ -54,8 +54,8 @@ def code_version() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "suite", "students",
+                                "teachers/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return f"kdsuite-{suite.__version__}"
