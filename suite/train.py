@@ -116,7 +116,8 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
 
     log_dir = run_dir / "tensorboard"
     callbacks = [
-        keras.callbacks.EarlyStopping("val_accuracy", patience=cfg.patience, mode="max", restore_best_weights=True),
+        # validation loss, not accuracy: tiny students sit on the majority class for several epochs first
+        keras.callbacks.EarlyStopping("val_loss", patience=cfg.patience, mode="min", restore_best_weights=True),
         keras.callbacks.TensorBoard(str(log_dir)),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
@@ -157,8 +158,8 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         "param_count_note": "all student weights (embedding included)",
         "disk_bytes": model_path.stat().st_size,
         "epochs_run": epochs_run,
-        "best_epoch": int(np.argmax(val_acc)) + 1,
-        "val_accuracy": float(max(val_acc)),
+        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "val_accuracy": float(val_acc[int(np.argmin(history.history["val_loss"]))]),
         "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
         "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
         "train_samples_per_s": round(epochs_run * len(x_train) / train_s, 1),
