@@ -22,6 +22,9 @@ from suite import store
 from suite.suites import Suite
 
 
+PRESENTATION = {"suite/runner.py", "suite/suites.py", "suite/report.py", "suite/cli.py", "suite/sweep.py"}
+
+
 @dataclass(frozen=True)
 class Cell:
     dataset: str
@@ -39,12 +42,14 @@ class Cell:
 
 
 def source_hash() -> str:
-    """A hash of kdsuite's own source files: results are reused only while the code that made them stands."""
+    """A hash of the kdsuite source that computes results (everything but orchestration and presentation):
+    results are reused only while that code stands."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for package in ("suite", "students", "teachers"):
         for path in sorted((root / package).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+            if path.relative_to(root).as_posix() not in PRESENTATION:
+                h.update(str(path.relative_to(root)).encode() + path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -52,17 +57,20 @@ def expand(suite: Suite) -> list[Cell]:
     """Every cell of the suite's grid, in a stable order."""
     cells: list[Cell] = []
     for dataset in suite.datasets:
-        data = suite.data.get(dataset, {})
+        opts = suite.data.get(dataset, {})
+        students = opts.get("students", suite.students)  # a per-dataset student list overrides the suite's
+        data = {k: v for k, v in opts.items() if k != "students"}
         cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
         if suite.teacher:
             cells.append(Cell(dataset, suite.teacher, "teacher", data=data))
-        grid = [(s, k, b, seed) for s in suite.students for k in suite.kinds for b in suite.backends
+        grid = [(s, k, b, seed) for s in students for k in suite.kinds for b in suite.backends
                 for seed in suite.seeds]
         grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds
                  for b in suite.backend_comparison.get("backends", ())]
         for student, kind, backend, seed in dict.fromkeys(grid):
-            if kind == "kd+transfer" and "transfer" not in data:
-                continue  # transfer sets are per dataset
+            if kind == "kd+transfer" and ("transfer" not in data or
+                                          (suite.transfer_students and student not in suite.transfer_students)):
+                continue  # transfer sets are per dataset, and may be limited to some students
             cells.append(Cell(dataset, student, kind, seed, backend,
                               suite.teacher if kind != "scratch" else None, suite.train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)

@@ -16,7 +16,7 @@ BASELINES = ("tfidf-logreg",)
 KINDS = ("scratch", "kd", "kd+transfer")
 TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig) if f.name not in ("student", "seed", "transfer")}
 DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
-             "transfer": "str"}
+             "transfer": "str", "students": "list"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Suite:
     train: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)  # dataset name -> DATA_KEYS options
     backend_comparison: dict = field(default_factory=dict)  # students, backends: extra cells (seed 0)
+    transfer_students: tuple[str, ...] = ()  # students that get kd+transfer cells (default: all)
     nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
 
 
@@ -99,6 +100,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         data={name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS)
               for name, opts in _table(where, raw, "data").items()},
         nested=tuple(tuple(p) for p in nested),
+        transfer_students=_str_list(f"{where}: transfer_students", raw.get("transfer_students", []), empty_ok=True),
         backend_comparison=comparison and {
             "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
             "backends": _str_list(f"{where}: [backend_comparison] backends",
@@ -118,6 +120,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     for name, opts in suite.data.items():
         if name not in suite.datasets:
             raise KdsuiteError(f"{where}: [data.{name}] names a dataset not in datasets")
+        if "students" in opts:
+            _str_list(f"{where}: [data.{name}] students", opts["students"])
         if "transfer" in opts:
             from suite.transfer import parse_spec
 
