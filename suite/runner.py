@@ -62,7 +62,8 @@ def expand(suite: Suite) -> list[Cell]:
         data = {k: v for k, v in opts.items() if k != "students"}
         cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
         if suite.teacher:
-            cells.append(Cell(dataset, suite.teacher, "teacher", data=data))
+            cells.append(Cell(dataset, suite.teacher, "teacher", data=data,
+                              train={"fine_tune": True} if suite.train_teacher else {}))
         grid = [(s, k, b, seed) for s in students for k in suite.kinds for b in suite.backends
                 for seed in suite.seeds]
         grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds

@@ -27,6 +27,7 @@ class Suite:
     students: tuple[str, ...] = ()
     baselines: tuple[str, ...] = ()
     teacher: str | None = None
+    train_teacher: bool = False  # fine-tune the teacher in the run when no logits are stored
     kinds: tuple[str, ...] = ("scratch", "kd")
     backends: tuple[str, ...] = ("tensorflow",)
     seeds: tuple[int, ...] = (0,)
@@ -83,6 +84,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     if not isinstance(nested, list) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in nested):
         raise KdsuiteError(f"{where}: nested: expected a list of [teacher_student, student] pairs, got {nested!r}")
+    if not isinstance(raw.get("train_teacher", False), bool):
+        raise KdsuiteError(f"{where}: train_teacher: expected true or false")
     teacher = raw.get("teacher")
     if teacher is not None and not isinstance(teacher, str):
         raise KdsuiteError(f"{where}: teacher: expected a string, got {teacher!r}")
@@ -93,6 +96,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         students=_str_list(f"{where}: students", raw.get("students", []), empty_ok=True),
         baselines=_str_list(f"{where}: baselines", raw.get("baselines", []), BASELINES, empty_ok=True),
         teacher=teacher,
+        train_teacher=raw.get("train_teacher", False),
         kinds=_str_list(f"{where}: kinds", raw.get("kinds", list(KINDS)), KINDS),
         backends=_str_list(f"{where}: backends", raw.get("backends", ["tensorflow"]), BACKENDS),
         seeds=tuple(seeds),
