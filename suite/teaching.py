@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def _run(model, teacher: str, full, view, config: dict, folder: Path, fit_args: 
         fit = model.fit(train, (enc["validation"], full.splits["validation"].labels), workdir, **fit_args)
         timings["fit_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    logits = {split: model.predict(enc[split]) for split in full.splits}
+    logits = {}
+    for split in full.splits:
+        if fit_args["verbose"]:
+            print(f"{teacher}: logits for {split} ({len(full.splits[split])} rows)", file=sys.stderr, flush=True)
+        logits[split] = model.predict(enc[split])
     timings["export_s"] = round(time.perf_counter() - start, 1)
     metrics = {split: classification_metrics(full.splits[split].labels, logits[split].argmax(1), full.label_names)
                for split in ("validation", "test")}
