@@ -72,3 +72,20 @@ def cached(path: str | os.PathLike, compute: Callable[[Path], None]) -> Path:
             with atomic_path(path) as tmp:
                 compute(tmp)
     return path
+
+
+def git_commit() -> str:
+    """The git commit of the kdsuite checkout ('+dirty' when its code has uncommitted changes), else the version."""
+    import subprocess
+
+    import suite
+
+    root = Path(suite.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "suite", "students",
+                                "teachers/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return f"kdsuite-{suite.__version__}"

@@ -9,7 +9,6 @@ killed run resumes from its last finished epoch.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,19 +17,9 @@ import numpy as np
 
 from suite import logits as logits_store
 from suite.errors import KdsuiteError
-from suite.store import cache_root, key, locked
+from suite.store import cache_root, git_commit, key, locked
 
 DEFAULT_MAX_LENGTH = 128  # for datasets without a registered default
-
-
-def git_commit() -> str | None:
-    """The checkout's HEAD commit, if this code runs from a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
 
 
 def _encoded(teacher, ds, workdir: Path) -> dict[str, dict[str, np.ndarray]]:

@@ -44,23 +44,6 @@ class TrainConfig:
             raise KdsuiteError("--patience must be >= 0 and --learning-rate > 0")
 
 
-def code_version() -> str:
-    """The git commit of the kdsuite checkout ('+dirty' when its code has uncommitted changes), else the version."""
-    import subprocess
-
-    import suite
-
-    root = Path(suite.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "suite", "students",
-                                "teachers/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
-        return commit + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return f"kdsuite-{suite.__version__}"
-
-
 def _targets(labels: np.ndarray, teacher: np.ndarray | None) -> dict:
     return {"label": labels.astype("int32")} | ({} if teacher is None else {"teacher": teacher.astype("float32")})
 
@@ -93,7 +76,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     backend = keras.backend.backend()
     kind = "scratch" if teacher_logits is None else "kd+transfer" if transfer else "kd"
     run_key = store.key(cfg=asdict(cfg), data=ds.view_fingerprint, teacher=teacher_id, backend=backend,
-                        code=code_version().removesuffix("+dirty"))
+                        code=store.git_commit().removesuffix("+dirty"))
     run_dir = Path(out_dir) / ds.name / f"{cfg.student.replace('/', '_').replace(':', '_')}-{kind}-{backend}-s{cfg.seed}-{run_key[:8]}"
     result_path = run_dir / "result.json"
     if result_path.exists():
@@ -166,7 +149,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         "predict_samples_per_s": round(len(logits) / predict_s, 1),
         "speed": speed,
         "run_dir": str(run_dir),
-        "commit": code_version(),
+        "commit": store.git_commit(),
     }
     store.write_json(result_path, result)
     return result

@@ -7,25 +7,14 @@ to the dataset's label order.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 
 from suite.errors import KdsuiteError
+from suite.hub import hub_reachable
 from teachers import batches_by_length, register_family
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
 
 
 def _load(source: str):
@@ -51,7 +40,7 @@ def _load(source: str):
     except Exception as exc:
         if local.is_dir():
             raise KdsuiteError(f"hf teacher {source!r}: cannot load this folder ({first_line(exc)})") from None
-    if not _hub_reachable():
+    if not hub_reachable():
         raise KdsuiteError(f"hf teacher {source!r}: not a local folder nor in the Hugging Face cache, and the "
                            f"hub is unreachable; {offline_hint}")
     try:

@@ -7,12 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from suite import store
-from tests.conftest import REPO, cli_json, run_cli, write_toy
+from tests.conftest import REPO, cli_json, write_toy
 from tests.test_distill import toy_teacher_logits
 
 

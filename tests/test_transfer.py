@@ -1,8 +1,6 @@
 """Transfer sets: augmentation is deterministic and sane; unlabelled rows reach the student via KD only."""
 
-import json
 
-import numpy as np
 import pytest
 
 from suite.augment import MASK, augment, synonyms
