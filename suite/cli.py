@@ -86,8 +86,8 @@ def cmd_list(args) -> list[dict]:
                  "size": e.defaults, "params_at_vocab_5000": count_params(e.name)} for e in STUDENTS.entries()]
     from teachers import TEACHERS
 
-    return [{"name": e.name, "family": e.meta.get("family", ""), "description": e.meta.get("description", "")}
-            for e in TEACHERS.entries()]
+    return [{"name": e.name, "family": e.meta.get("family", ""), "params": e.meta.get("params", ""),
+             "description": e.meta.get("description", "")} for e in TEACHERS.entries()]
 
 
 def _print_list(rows: list[dict]) -> None:
