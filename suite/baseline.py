@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from suite.data import TextDataset
 from suite.metrics import classification_metrics
+from suite.store import git_commit
 from suite.preprocess import clean_all
 
 NGRAMS = ((1, 1), (1, 2))
@@ -70,4 +71,5 @@ def tfidf_logreg(ds: TextDataset, seed: int = 0, ngrams=NGRAMS, cs=CS) -> dict:
         "times_s": {"clean": round(clean_s, 2), "fit": round(fit_s, 2), "tune_total": round(t1 - t0, 2),
                     "predict_test": round(predict_s, 3)},
         "predict_rows_per_s": round(len(pred) / predict_s, 1) if predict_s else None,
+        "commit": git_commit(),
     }
