@@ -146,9 +146,10 @@ def plot(rows: list[dict], dataset: str, out_dir: Path) -> None:
 
     sub = [r for r in primary(rows) if r["dataset"] == dataset and r["param_count"]]
     fig, ax = plt.subplots(figsize=(8, 5))
-    markers = {"scratch": "o", "kd": "^", "teacher": "*", "baseline": "s"}
-    for family in sorted({r["family"] for r in sub if r["kind"] in ("scratch", "kd")}):
-        for kind in ("scratch", "kd"):
+    students = ("scratch", "kd", "kd+transfer", "nested")
+    markers = {"scratch": "o", "kd": "^", "kd+transfer": "D", "nested": "v", "teacher": "*", "baseline": "s"}
+    for family in sorted({r["family"] for r in sub if r["kind"] in students}):
+        for kind in students:
             pts = [r for r in sub if r["family"] == family and r["kind"] == kind]
             if pts:
                 ax.scatter([r["param_count"] for r in pts], [100 * r["accuracy"] for r in pts],
@@ -159,10 +160,11 @@ def plot(rows: list[dict], dataset: str, out_dir: Path) -> None:
             ax.scatter([r["param_count"]], [100 * r["accuracy"]], marker=markers[r["kind"]], s=90,
                        label=f"{r['model']} ({r['kind']})")
     front = pareto([(r["param_count"], 100 * r["accuracy"]) for r in sub])
-    ax.plot(*zip(*front), color="black", lw=1, alpha=0.6, label="Pareto front")
+    ax.step(*zip(*front), where="post", color="black", lw=1, alpha=0.6, label="Pareto front")
     for r in sub:
-        ax.annotate(r["model"], (r["param_count"], 100 * r["accuracy"]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
+        if (r["param_count"], 100 * r["accuracy"]) in front:
+            ax.annotate(r["model"], (r["param_count"], 100 * r["accuracy"]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
     ax.set_xscale("log")
     ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)", title=f"{dataset}: accuracy vs parameters")
     ax.grid(alpha=0.3)
