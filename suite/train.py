@@ -87,7 +87,6 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
     student, entry = build_student(cfg.student, cfg.vocab_size, cfg.seq_len, ds.num_classes)
     model = Distiller(student, cfg.loss, cfg.temperature, cfg.alpha)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
-    model(tokens.ids["train"][:1])  # build before BackupAndRestore looks for a backup
     teacher = teacher_logits or {}
     x_train = tokens.ids["train"]
     y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
@@ -102,7 +101,6 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
         # validation loss, not accuracy: tiny students sit on the majority class for several epochs first
         keras.callbacks.EarlyStopping("val_loss", patience=cfg.patience, mode="min", restore_best_weights=True),
         keras.callbacks.TensorBoard(str(log_dir)),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
     t0 = time.perf_counter()
     history = model.fit(x_train, y_train, validation_data=(tokens.ids["validation"], y_val),
