@@ -68,7 +68,7 @@ def _student_logits(spec: dict, cell: dict) -> str:
     from pathlib import Path
 
     source = cell["teacher"].removeprefix("student:")
-    for path in sorted(Path(spec["results_dir"]).glob("*.json")):
+    for path in sorted(Path(spec["results_dir"]).glob("[!.]*.json")):
         r = json.loads(path.read_text())
         c = r.get("cell", {})
         if (r.get("status") == "ok" and c.get("model") == source and c.get("kind") == "kd"

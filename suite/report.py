@@ -22,7 +22,7 @@ CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_c
 def load_records(results_dir: Path) -> tuple[list[dict], list[dict]]:
     """(finished, failed) records of a results store."""
     ok, failed = [], []
-    for path in sorted(Path(results_dir).glob("*.json")):
+    for path in sorted(Path(results_dir).glob("[!.]*.json")):  # hidden: temp files of interrupted writes
         record = json.loads(path.read_text())
         (ok if record.get("status") == "ok" else failed).append(record)
     return ok, failed
