@@ -41,7 +41,8 @@ def cmd_datasets(args) -> dict:
     out = {}
     for name in names:
         ds = _load(args, name)
-        out[ds.name] = ds.summary()
+        note = DATASETS[name].note if name in DATASETS else ""
+        out[ds.name] = ds.summary() | ({"note": note} if note else {})
     return out
 
 
@@ -49,6 +50,8 @@ def _print_datasets(result: dict) -> None:
     for summary in result.values():
         print(f"{summary['name']}  source: {summary['source']}  fingerprint: {summary['fingerprint']}")
         print(f"  labels: {', '.join(summary['label_names'])}")
+        if summary.get("note"):
+            print(f"  note: {summary['note']}")
         for split, info in summary["splits"].items():
             dist = ", ".join(f"{k} {v}" for k, v in info["labels"].items())
             print(f"  {split:<11} {info['rows']:>7} rows   {dist}")

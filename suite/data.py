@@ -158,9 +158,10 @@ def _read_file(path: Path) -> "datasets.Dataset":  # noqa: F821
 
 
 def _columns(table, where: str, text_fields: tuple[str, ...]) -> tuple[list, list]:
+    """(texts, labels): the `text` column, else `text_fields` joined with ". " (the hub's Amazon title/content)."""
+    if "text" in table.column_names:
+        text_fields = ("text",)
     missing = [c for c in (*text_fields, "label") if c not in table.column_names]
-    if missing and text_fields != ("text",) and "text" in table.column_names:
-        text_fields, missing = ("text",), [c for c in ("label",) if c not in table.column_names]
     if missing:
         raise KdsuiteError(f"{where}: missing column {missing[0]!r} (have {', '.join(table.column_names)})")
     if len(text_fields) == 1:
