@@ -115,8 +115,8 @@ def cmd_teacher(args) -> dict:
 
     return run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
                        train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
-                       lr=args.learning_rate, seed=args.seed, val_size=args.val_size, data_dir=args.data_dir,
-                       export_dir=args.export)
+                       lr=args.learning_rate, seed=args.seed, val_size=args.val_size,
+                       unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, export_dir=args.export)
 
 
 def cmd_run(args) -> dict:
@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--unlabelled-rows", type=int,
+                   help="export logits for only the first N rows of unlabelled splits (IMDb unsup)")
     p.add_argument("--export", help="also write compact float16 logits here (teachers/logits to ship them)")
     p.set_defaults(run=cmd_teacher, show=_print_model_result)
 

@@ -22,13 +22,13 @@ from suite.store import cache_root, git_commit, key, locked
 DEFAULT_MAX_LENGTH = 128  # for datasets without a registered default
 
 
-def _encoded(teacher, ds, workdir: Path) -> dict[str, dict[str, np.ndarray]]:
-    """Every split tokenised once by `teacher`, cached in `workdir/tokens-<split>.npz`."""
+def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
+    """Every split (its first `rows[split]` texts) tokenised once by `teacher`, cached in `workdir`."""
     out = {}
     for split, data in ds.splits.items():
-        path = workdir / f"tokens-{split}.npz"
+        path = workdir / (f"tokens-{split}.npz" if rows[split] == len(data) else f"tokens-{split}-{rows[split]}.npz")
         if not path.exists():
-            arrays = teacher.encode(data.texts)
+            arrays = teacher.encode(data.texts[:rows[split]])
             logits_store.write_npz(path, arrays)
         with np.load(path) as f:
             out[split] = {k: f[k] for k in f.files}
@@ -38,9 +38,13 @@ def _encoded(teacher, ds, workdir: Path) -> dict[str, dict[str, np.ndarray]]:
 def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, max_length: int | None = None,
                 train_fraction: float | None = None, max_train: int | None = None, batch_size: int = 32,
                 lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0, val_size: float = 0.1,
-                data_dir: str | None = None, export_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
+                unlabelled_rows: int | None = None, data_dir: str | None = None,
+                export_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
     """Fine-tune `teacher` on `dataset` (subsampled train if asked), export logits for every full split, and
     return a JSON-able record: test metrics, params, latency, timings and where the logits are cached.
+
+    `unlabelled_rows` caps the export of unlabelled splits (IMDb `unsup`) to their first N rows: enough for a
+    transfer set `unsup:N`, at a fraction of the cost. The fine-tuned checkpoint does not depend on it.
 
     `seed` and `val_size` also carve the data, as in every kdsuite command, so the logits match the splits
     that `kdsuite distill --seed` sees.
@@ -54,6 +58,8 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
 
     if epochs < 1 or batch_size < 1 or lr <= 0 or (max_length is not None and max_length < 4):
         raise KdsuiteError("--epochs and --batch-size must be positive, --learning-rate above 0, --max-length >= 4")
+    if unlabelled_rows is not None and unlabelled_rows < 0:
+        raise KdsuiteError(f"--unlabelled-rows must be >= 0, got {unlabelled_rows}")
     full = load_dataset(dataset, data_dir, val_size=val_size, seed=seed)
     view = full
     if train_fraction is not None or max_train is not None:
@@ -66,15 +72,18 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     if model.trainable:
         config.update(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed,
                       train={k: v for k, v in view.recipe.items() if k in ("train_fraction", "max_train")})
-    run_key = key(teacher=teacher_id(teacher), base=full.base_fingerprint, config=config)
-    folder = logits_store.cache_dir(teacher, full.name, run_key)
+    run_key = key(teacher=teacher_id(teacher), base=full.base_fingerprint, config=config)  # names the fine-tune
+    rows = {s: len(d) if (d.labels >= 0).any() or unlabelled_rows is None else min(len(d), unlabelled_rows)
+            for s, d in full.splits.items()}
+    export = {"unlabelled_rows": unlabelled_rows} if unlabelled_rows is not None else {}
+    folder = logits_store.cache_dir(teacher, full.name, key(fit=run_key, **export) if export else run_key)
     with locked(folder):
         meta_path = folder / "meta.json"
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
             meta["cached"] = True
         else:
-            meta = _run(model, teacher, full, view, config, folder,
+            meta = _run(model, teacher, full, view, config, export, folder, f"{full.name}-{run_key}", rows,
                         dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience,
                              seed=seed, verbose=verbose))
             meta["cached"] = False
@@ -90,15 +99,16 @@ def _load(folder: Path) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-def _run(model, teacher: str, full, view, config: dict, folder: Path, fit_args: dict) -> dict:
+def _run(model, teacher: str, full, view, config: dict, export: dict, folder: Path, fit_name: str, rows: dict[str, int],
+         fit_args: dict) -> dict:
     from suite.metrics import classification_metrics
     from teachers import teacher_id
 
-    workdir = cache_root() / "teachers" / teacher_id(teacher) / folder.name
+    workdir = cache_root() / "teachers" / teacher_id(teacher) / fit_name
     workdir.mkdir(parents=True, exist_ok=True)
     timings = {}
     start = time.perf_counter()
-    enc = _encoded(model, full, workdir)
+    enc = _encoded(model, full, workdir, rows)
     timings["tokenise_s"] = round(time.perf_counter() - start, 1)
     fit = None
     if model.trainable:
@@ -111,7 +121,7 @@ def _run(model, teacher: str, full, view, config: dict, folder: Path, fit_args: 
     logits = {}
     for split in full.splits:
         if fit_args["verbose"]:
-            print(f"{teacher}: logits for {split} ({len(full.splits[split])} rows)", file=sys.stderr, flush=True)
+            print(f"{teacher}: logits for {split} ({rows[split]} rows)", file=sys.stderr, flush=True)
         logits[split] = model.predict(enc[split])
     timings["export_s"] = round(time.perf_counter() - start, 1)
     metrics = {split: classification_metrics(full.splits[split].labels, logits[split].argmax(1), full.label_names)
@@ -120,8 +130,8 @@ def _run(model, teacher: str, full, view, config: dict, folder: Path, fit_args: 
         "model": teacher, "kind": "teacher", "family": model.family, "teacher": teacher, "dataset": full.name,
         "data_source": full.source, "data_fingerprint": full.fingerprint, "base_fingerprint": full.base_fingerprint,
         "data_recipe": view.recipe, "train_rows": len(view.splits["train"]), "seed": fit_args["seed"],
-        "label_names": list(full.label_names), "num_classes": full.num_classes, "config": config,
-        "rows": {s: len(d) for s, d in full.splits.items()}, **metrics,
+        "label_names": list(full.label_names), "num_classes": full.num_classes, "config": config | export,
+        "rows": rows, **metrics,
         "param_count": model.count_params(), "param_count_note": "backbone + classification head",
         "latency_ms_b1": round(model.latency_ms(enc["test"]), 2), "fit": fit, "times_s": timings,
         "workdir": str(workdir), "commit": git_commit(),

@@ -48,7 +48,11 @@ def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tup
     if kind == "unsup":
         if "unsup" not in ds.splits:
             raise KdsuiteError(f"transfer 'unsup': {ds.name} has no unlabelled split")
-        return ds.splits["unsup"].texts[:n], load_teacher_logits(teacher, ds)["unsup"][:n]
+        logits, n = load_teacher_logits(teacher, ds)["unsup"], n or len(ds.splits["unsup"])
+        if len(logits) < min(n, len(ds.splits["unsup"])):
+            raise KdsuiteError(f"transfer 'unsup:{n}': {teacher}'s logits cover only the first {len(logits)} unsup "
+                               f"rows; export more with `kdsuite teacher {ds.name} --unlabelled-rows {n}`")
+        return ds.splits["unsup"].texts[:n], logits[:n]
     if kind == "unused":
         full = load_teacher_logits(teacher, ds)["train"]
         rest = np.setdiff1d(np.arange(len(full)), ds.train_index)

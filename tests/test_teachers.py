@@ -76,6 +76,29 @@ def test_tiny_fine_tune_exports_and_caches(tmp_path):
     assert compact["base_fingerprint"] == ds.base_fingerprint and compact["test_accuracy"] == first["test"]["accuracy"]
 
 
+def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
+    import pandas as pd
+
+    from suite.data import load_dataset
+    from suite.teaching import run_teacher
+    from suite.transfer import transfer_set
+
+    toy = write_toy(tmp_path / "toy", rows=32)
+    pd.DataFrame({"text": [f"w{i} apple w{i + 1}" for i in range(40)], "label": -1}).to_csv(toy / "unsup.csv",
+                                                                                            index=False)
+    kwargs = dict(epochs=1, max_length=16, batch_size=16, verbose=0)
+    capped = run_teacher(str(toy), unlabelled_rows=10, **kwargs)
+    assert capped["rows"]["unsup"] == 10 and capped["config"]["unlabelled_rows"] == 10
+    ds = load_dataset(str(toy))
+    texts, logits = transfer_set(ds, "minilm-l6", "unsup:5")
+    assert len(texts) == len(logits) == 5
+    with pytest.raises(KdsuiteError, match="cover only the first 10 unsup rows.*--unlabelled-rows 20"):
+        transfer_set(ds, "minilm-l6", "unsup:20")
+    whole = run_teacher(str(toy), **kwargs)  # same fine-tune (checkpoint reused), every unsup row exported
+    assert whole["rows"]["unsup"] == 40 and whole["fit"] == capped["fit"] and whole["cache"] != capped["cache"]
+    np.testing.assert_allclose(transfer_set(ds, "minilm-l6", "unsup:20")[1][:5], logits, atol=1e-3)
+
+
 def _toy_logits(rows=(64, 16, 16), classes=3):
     rng = np.random.default_rng(0)
     return {s: rng.normal(size=(n, classes)).astype("float32") for s, n in zip(("train", "validation", "test"), rows)}
