@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,10 +130,40 @@ def cmd_run(args) -> dict:
     cells = expand(suite)
     print(f"suite {suite.name}: {len(cells)} cells -> {out}", file=sys.stderr)
     records = run_cells(cells, out, args.data_dir, suite.name, log=lambda m: print(m, file=sys.stderr, flush=True))
+    if suite.exports:
+        _export(out, suite.exports, args.data_dir)
     report = write_report(out / "results", out)
     failed = [r for r in records if r["status"] != "ok"]
     return {"suite": suite.name, "cells": len(cells), "failed": len(failed), "report": report,
             "leaderboard": str(out / "leaderboard.md")}
+
+
+def _export(out: Path, formats, data_dir: str | None) -> None:
+    """TFLite exports of the finished students in `out` (TensorFlow, so in a process of its own)."""
+    proc = subprocess.run([sys.executable, "-m", "suite.export", str(out), ",".join(formats), data_dir or ""],
+                          env=os.environ | {"KERAS_BACKEND": "tensorflow"}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr.splitlines():
+        if line.startswith("export ") or line.startswith("kdsuite: error"):
+            print(line, file=sys.stderr, flush=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise KdsuiteError(f"export failed: {last.removeprefix('kdsuite: error: ')}")
+
+
+def cmd_export(args) -> dict:
+    from suite.export import FORMATS
+    from suite.report import write_report
+
+    formats = args.formats.split(",")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise KdsuiteError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}")
+    out = Path(args.dir)
+    if not (out / "results").is_dir():
+        raise KdsuiteError(f"{out / 'results'}: no results store (run `kdsuite run SUITE --out {out}` first)")
+    _export(out, formats, args.data_dir)
+    return write_report(out / "results", out)
 
 
 def cmd_report(args) -> dict:
@@ -146,7 +177,6 @@ def cmd_report(args) -> dict:
 
 def cmd_bench(args) -> dict:
     import platform
-    import subprocess
 
     from suite import store
     from suite.data import load_dataset
@@ -273,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_run, show=_print_summary)
+
+    p = sub.add_parser("export", help="TFLite (float, dynamic-range int8) exports of each dataset's best students")
+    p.add_argument("dir", help="a run folder holding results/ (e.g. reports)")
+    p.add_argument("--formats", default="tflite,tflite-dr")
+    p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_export, show=_print_summary)
 
     p = sub.add_parser("bench", help="train/inference speed, size and memory of students on each backend")
     p.add_argument("dataset", nargs="?", default="emotion")

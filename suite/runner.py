@@ -22,7 +22,8 @@ from suite import store
 from suite.suites import Suite
 
 
-PRESENTATION = {"suite/runner.py", "suite/suites.py", "suite/report.py", "suite/cli.py", "suite/sweep.py"}
+PRESENTATION = {"suite/runner.py", "suite/suites.py", "suite/report.py", "suite/cli.py", "suite/sweep.py",
+                "suite/export.py"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from suite.backend import BACKENDS
 from suite.errors import KdsuiteError
+from suite.export import FORMATS as EXPORT_FORMATS
 from suite.train import TrainConfig
 
 PRESETS = Path(__file__).resolve().parent / "suites"
@@ -36,6 +37,7 @@ class Suite:
     backend_comparison: dict = field(default_factory=dict)  # students, backends: extra cells (seed 0)
     transfer_students: tuple[str, ...] = ()  # students that get kd+transfer cells (default: all)
     nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
+    exports: tuple[str, ...] = ()  # TFLite formats for each dataset's best run of each student (suite/export.py)
 
 
 def _type_ok(value, kind: str) -> bool:
@@ -105,6 +107,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
               for name, opts in _table(where, raw, "data").items()},
         nested=tuple(tuple(p) for p in nested),
         transfer_students=_str_list(f"{where}: transfer_students", raw.get("transfer_students", []), empty_ok=True),
+        exports=_str_list(f"{where}: exports", raw.get("exports", []), EXPORT_FORMATS, empty_ok=True),
         backend_comparison=comparison and {
             "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
             "backends": _str_list(f"{where}: [backend_comparison] backends",

@@ -90,6 +90,7 @@ students = ["mlp", "nope"]
 kinds = ["scratch", "kd"]
 backends = ["tensorflow"]
 nested = [["mlp", "mlp-s"]]
+exports = ["tflite", "tflite-dr"]
 [train]
 epochs = 8
 vocab_size = 60
@@ -118,8 +119,14 @@ def test_grid_run_report_and_rerun(grid):
     assert nested["teacher"] == "student:mlp" and nested["accuracy"] > 0.6
     kd = next(r for r in rows if r["kind"] == "kd" and r["backend"] == "tensorflow")
     assert kd["accuracy"] > 0.8 and kd["pct_of_teacher"] > 80 and kd["param_count"] == 60 * 16 + 16 * 3 + 3
+    exported = {r["model"]: r for r in rows if r["backend"] == "tflite"}  # best TF run per student, converted
+    assert set(exported) == {"mlp (tflite)", "mlp (tflite-dr)", "mlp-s (tflite)", "mlp-s (tflite-dr)"}
+    for path in (out / "exports").glob("*-tflite.json"):
+        record = json.loads(path.read_text())
+        assert record["test"]["accuracy"] == record["source_accuracy"]  # float TFLite = Keras, row for row
+        assert Path(record["path"]).stat().st_size == record["disk_bytes"] and record["speed"]["latency_ms_b1"] > 0
     md = (out / "leaderboard.md").read_text()
-    assert "## Backend comparison" in md and "## Failed cells" in md and "unknown student 'nope'" in md
+    assert "mlp (tflite-dr)" in md and "## Backend comparison" in md and "## Failed cells" in md and "unknown student 'nope'" in md
     header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
     assert "param_count" in header and "commit" in header and "data_fingerprint" in header
     for ext in ("png", "svg"):

@@ -1,0 +1,168 @@
+"""Deployment export: trained students to TFLite, float32 and dynamic-range quantised (int8 weights), each
+evaluated on the test split with the TFLite interpreter, so the leaderboard shows what conversion and
+quantisation cost in accuracy, size and latency.
+
+`python -m suite.export DIR [FORMAT,...]` exports, per dataset and student, the TensorFlow run with the best
+validation accuracy from `DIR/results`, and writes one record per format to `DIR/exports/` (skipping records
+already there). Recurrent students (BiLSTM) do not lower to TFLite builtin ops; they are recorded as
+unsupported rather than shipped with the Flex delegate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from suite import store
+
+FORMATS = ("tflite", "tflite-dr")
+STUDENT_KINDS = ("scratch", "kd", "kd+transfer", "nested")
+
+
+def convert(model, fmt: str) -> bytes:
+    """TFLite flatbuffer of a Keras model; `tflite-dr` quantises weights to int8 (dynamic range)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if fmt == "tflite-dr":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return converter.convert()
+
+
+def _interpreter(content: bytes):
+    import warnings
+
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated": still shipped and working in TF 2.21
+        warnings.simplefilter("ignore")
+        return tf.lite.Interpreter(model_content=content)
+
+
+def tflite_predict(content: bytes, ids: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Logits for `ids` from the TFLite interpreter, `batch` rows per invocation."""
+    interpreter = _interpreter(content)
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], [batch, ids.shape[1]])
+    interpreter.allocate_tensors()
+    parts = []
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        padded = np.zeros((batch, ids.shape[1]), inp["dtype"])
+        padded[:len(chunk)] = chunk
+        interpreter.set_tensor(inp["index"], padded)
+        interpreter.invoke()
+        parts.append(interpreter.get_tensor(out["index"])[:len(chunk)].copy())
+    return np.concatenate(parts)
+
+
+def tflite_speed(content: bytes, ids: np.ndarray, repeats: int = 50) -> dict:
+    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s), warm-up excluded."""
+    interpreter = _interpreter(content)
+    inp = interpreter.get_input_details()[0]
+    interpreter.allocate_tensors()
+    lat = []
+    for i in range(repeats + 1):
+        interpreter.set_tensor(inp["index"], ids[i % len(ids)][None].astype(inp["dtype"]))
+        t = time.perf_counter()
+        interpreter.invoke()
+        lat.append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    tflite_predict(content, np.resize(ids, (768, ids.shape[1])))
+    return {"latency_ms_b1": round(float(np.percentile(lat[1:], 50)), 3),
+            "latency_ms_b1_p95": round(float(np.percentile(lat[1:], 95)), 3),
+            "throughput_b256": round(768 / (time.perf_counter() - t), 1)}
+
+
+def test_ids(record: dict, data_dir: str | None) -> tuple[np.ndarray, object]:
+    """The test split of `record`'s dataset as ids of the run's own vocabulary (saved beside the model)."""
+    import keras
+
+    from suite.data import load_dataset
+    from suite.tokens import STANDARDIZE
+
+    ds = load_dataset(record.get("cell", {}).get("dataset", record["dataset"]), data_dir, seed=0)
+    vocabulary = (Path(record["run_dir"]) / "vocabulary.txt").read_text().split("\n")[:-1]
+    vectorizer = keras.layers.TextVectorization(vocabulary=vocabulary[2:], standardize=STANDARDIZE,
+                                                output_sequence_length=record["config"]["seq_len"])
+    return np.asarray(vectorizer(ds.splits["test"].texts.astype(str)), np.int32), ds
+
+
+def export_record(record: dict, fmt: str, data_dir: str | None) -> dict:
+    """Convert the student of a finished result to `fmt`, evaluate it, and describe it as a leaderboard row."""
+    import keras
+
+    from suite.metrics import classification_metrics
+
+    run_dir = Path(record["run_dir"])
+    base = {k: record.get(k) for k in ("dataset", "family", "kind", "teacher", "seed", "config", "param_count",
+                                       "data_fingerprint", "data_recipe")}
+    base |= {"model": f"{record['model']} ({fmt})", "student": record["model"], "format": fmt,
+             "backend": "tflite", "source": str(run_dir), "source_accuracy": record["test"]["accuracy"],
+             "commit": store.git_commit()}
+    student = keras.models.load_model(run_dir / "student.keras")
+    try:
+        content = convert(student, fmt)
+    except Exception as exc:  # the converter raises its own error types, with pages of MLIR
+        reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
+        return base | {"status": "unsupported", "error": f"TFLite conversion failed: {reason}"}
+    path = run_dir / f"student.{fmt}.tflite"
+    with store.atomic_path(path) as tmp:
+        Path(tmp).write_bytes(content)
+    ids, ds = test_ids(record, data_dir)
+    logits = tflite_predict(content, ids)
+    return base | {"status": "ok", "path": str(path), "disk_bytes": len(content),
+                   "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
+                   "speed": tflite_speed(content, ids)}
+
+
+def deployable(records: list[dict]) -> list[dict]:
+    """Per (dataset, student), the finished TensorFlow run with the best validation accuracy."""
+    best: dict[tuple, dict] = {}
+    for r in records:
+        if r.get("status") == "ok" and r.get("kind") in STUDENT_KINDS and r.get("backend") == "tensorflow" \
+                and Path(r.get("run_dir", ""), "student.keras").is_file():
+            k = (r["dataset"], r["model"])
+            if k not in best or r["val_accuracy"] > best[k]["val_accuracy"]:
+                best[k] = r
+    return [best[k] for k in sorted(best)]
+
+
+def export_dir(out: Path, formats=FORMATS, data_dir: str | None = None, log=print) -> list[dict]:
+    """Export the deployable students of `out/results` to each format; records in `out/exports/`."""
+    from suite.report import load_records
+
+    ok, _ = load_records(Path(out) / "results")
+    records = []
+    for source in deployable(ok):
+        for fmt in formats:
+            path = Path(out) / "exports" / f"{source['cell_key']}-{fmt}.json"
+            if path.exists():
+                records.append(json.loads(path.read_text()))
+                continue
+            record = export_record(source, fmt, data_dir)
+            store.write_json(path, record)
+            acc = record.get("test", {}).get("accuracy")
+            log(f"export {source['dataset']} {source['model']} {source['kind']} -> {fmt}: "
+                + (f"accuracy {acc:.4f}, {record['disk_bytes']:,} bytes" if acc is not None else record["error"]))
+            records.append(record)
+    return records
+
+
+if __name__ == "__main__":  # python -m suite.export DIR [FORMAT,...] [DATA_DIR]
+    import sys
+
+    from suite.backend import use_backend
+
+    from suite.errors import KdsuiteError
+
+    use_backend("tensorflow")
+    args = sys.argv[1:]
+    try:
+        export_dir(Path(args[0]), args[1].split(",") if len(args) > 1 else FORMATS, (args[2:] or [""])[0] or None,
+                   log=lambda m: print(m, file=sys.stderr, flush=True))
+    except KdsuiteError as exc:
+        sys.exit(f"kdsuite: error: {exc}")
