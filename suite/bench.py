@@ -71,11 +71,50 @@ def bench_students(dataset: str, students: list[str], data_dir: str | None = Non
     return rows
 
 
-if __name__ == "__main__":  # python -m suite.bench DATASET BACKEND STUDENT[,STUDENT...]: JSON rows on stdout
+def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64, data_dir: str | None = None) -> dict:
+    """Seconds of the suite's student fit (`train_student`: KD wrapper, early stopping, TensorBoard) against a bare
+    `model.fit` of the same student on the same ids, labels, validation data and epochs."""
+    import tempfile
+    import time
+
+    import keras
+
+    from students import build_student
+    from suite.backend import seed_everything
+    from suite.data import DATASETS, load_dataset
+    from suite.tokens import tokenize
+    from suite.train import TrainConfig, train_student
+
+    ds = load_dataset(dataset, data_dir)
+    spec = DATASETS.get(ds.name)
+    cfg = TrainConfig(student=name, loss="ce", epochs=epochs, patience=epochs, batch_size=batch_size,
+                      seq_len=spec.max_length if spec else 64)
+    ids = tokenize(ds, cfg.vocab_size, cfg.seq_len).ids
+    seed_everything(cfg.seed)
+    student, _ = build_student(name, cfg.vocab_size, cfg.seq_len, ds.num_classes)
+    student.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    t = time.perf_counter()
+    student.fit(ids["train"], ds.splits["train"].labels, batch_size=batch_size, epochs=epochs, shuffle=True,
+                validation_data=(ids["validation"], ds.splits["validation"].labels), verbose=0)
+    bare = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        result = train_student(ds, cfg, None, None, tmp, verbose=0)
+        whole = time.perf_counter() - t
+    suite = result["times_s"]["train"]
+    return {"bare_fit_s": round(bare, 2), "suite_fit_s": suite, "fit_overhead": round(suite / bare, 2),
+            "suite_total_s": round(whole, 2), "overhead_epochs": epochs}
+
+
+if __name__ == "__main__":  # python -m suite.bench DATASET BACKEND STUDENT[,STUDENT...] [overhead]: JSON rows
     import json
     import sys
 
     from suite.backend import use_backend
 
     use_backend(sys.argv[2])
-    print(json.dumps(bench_students(sys.argv[1], sys.argv[3].split(","))))
+    rows = bench_students(sys.argv[1], sys.argv[3].split(","))
+    if sys.argv[4:] == ["overhead"]:
+        rows = [r | fit_overhead(sys.argv[1], r["model"]) for r in rows]
+    print(json.dumps(rows))

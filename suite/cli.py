@@ -186,11 +186,8 @@ def cmd_bench(args) -> dict:
     for backend in args.backends.split(","):
         if backend not in BACKENDS:
             raise KdsuiteError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-        proc = subprocess.run([sys.executable, "-m", "suite.bench", args.dataset, backend, args.models],
-                              capture_output=True, text=True, env=os.environ | {"KERAS_BACKEND": backend})
-        if proc.returncode != 0:
-            raise KdsuiteError(f"bench on {backend} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-        rows += json.loads(proc.stdout.strip().splitlines()[-1])
+        rows += _json_from("suite.bench", backend, args.dataset, backend, args.models,
+                           *(["overhead"] if args.overhead else []))
     if args.teacher:
         from suite.logits import teacher_record
 
@@ -202,18 +199,47 @@ def cmd_bench(args) -> dict:
                                                "cpus": os.cpu_count(),
                                                "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
               "rows": rows}
+    if args.kd_compare:
+        result["kd_compare"] = _json_from("suite.kd_speed", "tensorflow", args.dataset, args.models,
+                                          str(args.kd_rows), str(args.kd_epochs))
     if args.out:
         store.write_json(Path(args.out) / f"bench_{ds.name}.json", result)
         store.write_text(Path(args.out) / f"bench_{ds.name}.md", _bench_markdown(result))
     return result
 
 
+def _json_from(module: str, backend: str, *argv: str):
+    """Run `python -m MODULE ARGV` on `backend` (its own process) and parse the JSON on its last stdout line."""
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True,
+                          env=os.environ | {"KERAS_BACKEND": backend})
+    if proc.returncode != 0:
+        raise KdsuiteError(f"{module} on {backend} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _table(rows: list[dict], cols: tuple[str, ...]) -> list[str]:
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + [
+        "| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+
+
 def _bench_markdown(result: dict) -> str:
     cols = ("model", "kind", "backend", "param_count", "disk_bytes", "train_samples_per_s", "latency_ms_b1",
             "latency_ms_b1_p95", "throughput_b256", "peak_rss_mb")
+    if any("fit_overhead" in r for r in result["rows"]):
+        cols += ("bare_fit_s", "suite_fit_s", "fit_overhead")
     lines = [f"# Speed and size on {result['dataset']}", "", f"Hardware: {json.dumps(result['hardware'])}", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in result["rows"]]
+             *_table(result["rows"], cols)]
+    kd = result.get("kd_compare")
+    if kd:
+        lines += ["", "## KD from cached teacher logits vs the teacher run every step", "",
+                  f"{kd['teacher']} teacher (max length {kd['teacher_max_length']}), {kd['train_rows']} training rows, "
+                  f"{kd['epochs']} epochs, batch {kd['batch_size']}, {kd['backend']}, seed {kd['seed']}. "
+                  f"Per-step: `keras.distillation.Distiller`. Cached: kdsuite's Distiller on logits exported once "
+                  f"({kd['teacher_export_s']} s for these rows).", "",
+                  *_table(kd["students"], ("student", "param_count", "cached_fit_s", "per_step_fit_s",
+                                           "cached_accuracy", "per_step_accuracy")), "",
+                  f"Total: cached {kd['cached_total_s']} s, per-step {kd['per_step_total_s']} s: **{kd['speedup']}x** "
+                  f"faster ({kd['speedup_with_export']}x counting the one-off export)."]
     return "\n".join(lines) + "\n"
 
 
@@ -317,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backends", default="tensorflow,jax,torch")
     p.add_argument("--teacher", help="add this teacher's row (from its stored metadata)")
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--overhead", action="store_true",
+                   help="also time the suite's student fit against a bare model.fit (3 epochs each)")
+    p.add_argument("--kd-compare", action="store_true",
+                   help="also distil the students from cached logits and with the teacher run every step")
+    p.add_argument("--kd-rows", type=int, default=2000, help="training rows for --kd-compare")
+    p.add_argument("--kd-epochs", type=int, default=3, help="epochs for --kd-compare")
     p.add_argument("--out", help="also write bench_<dataset>.md/.json here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_bench, show=_print_bench)

@@ -94,6 +94,23 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     return meta
 
 
+def finetuned_teacher(ds, teacher: str):
+    """`teacher` with the weights of its best checkpoint from the cached fine-tune on `ds` (this machine)."""
+    from suite.logits import teacher_record
+    from teachers import make_teacher
+
+    record = teacher_record(teacher, ds)
+    meta_path = Path(record["logits"]).with_name("meta.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    weights = Path(meta.get("workdir", "")) / "ckpt" / "best.weights.h5"
+    if not weights.is_file():
+        raise KdsuiteError(f"this needs {teacher}'s fine-tuned checkpoint for {ds.name}; "
+                           f"run `kdsuite teacher {ds.name} --teacher {teacher}` on this machine first")
+    model = make_teacher(teacher, ds.label_names, meta["config"]["teacher"]["max_length"])
+    model.model.load_weights(weights)
+    return model
+
+
 def _load(folder: Path) -> dict[str, np.ndarray]:
     with np.load(folder / "logits.npz") as f:
         return {k: f[k] for k in f.files}

@@ -93,18 +93,9 @@ def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
 
 def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:
     """Run the fine-tuned teacher (best checkpoint of its cached run on `ds`) on new texts."""
-    from suite.logits import teacher_record
-    from teachers import make_teacher
+    from suite.teaching import finetuned_teacher
 
-    record = teacher_record(teacher, ds)
-    meta_path = Path(record["logits"]).with_name("meta.json")
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    weights = Path(meta.get("workdir", "")) / "ckpt" / "best.weights.h5"
-    if not weights.is_file():
-        raise KdsuiteError(f"labelling transfer text needs {teacher}'s fine-tuned checkpoint for {ds.name}; "
-                           f"run `kdsuite teacher {ds.name} --teacher {teacher}` on this machine first")
-    model = make_teacher(teacher, ds.label_names, meta["config"]["teacher"]["max_length"])
-    model.model.load_weights(weights)
+    model = finetuned_teacher(ds, teacher)
     return model.predict(model.encode(texts))
 
 

@@ -15,3 +15,21 @@ def test_bench_rows_and_files(tmp_path):
     assert "| mlp | student | torch |" in (out / "bench_toy.md").read_text()
     proc = run_cli("bench", str(folder), "--backends", "mxnet")
     assert proc.returncode == 2 and "unknown backend 'mxnet'" in proc.stderr
+
+
+def test_overhead_and_cached_vs_per_step_kd(tmp_path):
+    folder = write_toy(tmp_path / "toy", rows=96)
+    cli_json("teacher", str(folder), "--epochs", "1", "--max-length", "16", "--batch-size", "16")
+    out = tmp_path / "bench"
+    r = cli_json("bench", str(folder), "--models", "mlp", "--backends", "tensorflow", "--overhead", "--kd-compare",
+                 "--kd-rows", "64", "--kd-epochs", "2", "--out", str(out))
+    row = r["rows"][0]
+    assert row["bare_fit_s"] > 0 and row["fit_overhead"] == round(row["suite_fit_s"] / row["bare_fit_s"], 2)
+    kd = r["kd_compare"]
+    assert kd["train_rows"] == 64 and kd["epochs"] == 2 and [s["student"] for s in kd["students"]] == ["mlp"]
+    student = kd["students"][0]
+    assert student["per_step_fit_s"] > student["cached_fit_s"] > 0  # the teacher's forward passes cost
+    assert 0 <= student["cached_accuracy"] <= 1 and 0 <= student["per_step_accuracy"] <= 1
+    assert kd["speedup"] == round(kd["per_step_total_s"] / kd["cached_total_s"], 1)
+    md = (out / "bench_toy.md").read_text()
+    assert "keras.distillation.Distiller" in md and "fit_overhead" in md
