@@ -17,7 +17,7 @@ from suite.store import git_commit
 from suite.preprocess import clean_all
 
 NGRAMS = ((1, 1), (1, 2))
-CS = (0.25, 1.0, 4.0, 16.0, 64.0)
+CS = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0)
 PARAM_NOTE = "logistic-regression weights + biases + TF-IDF idf vector (one per vocabulary term)"
 
 
