@@ -130,8 +130,9 @@ def _candidates(teacher: str, ds) -> list[tuple[Path, Path]]:
 
 
 def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
-    """`teacher`'s logits for every split of `ds` (float32; train covers the full train split), from the
-    cache or the committed copies; the first whose base fingerprint matches is checked and returned."""
+    """`teacher`'s logits for every split of `ds` (train covers the full train split), from the cache or the
+    committed copies; the first whose base fingerprint matches is checked and returned. Values are rounded to
+    float16, as committed, so a student trained here and one rebuilt from the committed copy see the same."""
     others = []
     for npz, meta_path in _candidates(teacher, ds):
         meta = _read_meta(meta_path)
@@ -140,7 +141,8 @@ def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
             continue
         if "npz_sha256" in meta and hashlib.sha256(npz.read_bytes()).hexdigest() != meta["npz_sha256"]:
             raise KdsuiteError(f"{npz}: contents differ from the sha256 recorded in {meta_path.name}")
-        return check_logits(_read_npz(npz), meta, ds, str(npz))
+        logits = {k: v.astype(np.float16).astype(np.float32) for k, v in _read_npz(npz).items()}
+        return check_logits(logits, meta, ds, str(npz))
     hint = f" ({', '.join(others)} are for other data)" if others else ""
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}){hint}; "
                        f"run `kdsuite teacher {ds.name} --teacher {teacher}` or pass a logits file")

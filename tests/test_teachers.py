@@ -72,6 +72,8 @@ def test_tiny_fine_tune_exports_and_caches(tmp_path):
     logits = load_teacher_logits("minilm-l6", ds)
     assert {k: v.shape for k, v in logits.items()} == {"train": (64, 3), "validation": (16, 3), "test": (16, 3)}
     assert logits["test"].dtype == np.float32 and ds.train_index.max() < 64
+    with np.load(tmp_path / "export" / "toy__minilm-l6.npz") as committed:  # cache and compact copy agree exactly
+        assert all(np.array_equal(logits[s], committed[s].astype(np.float32)) for s in logits)
     compact = json.loads((tmp_path / "export" / "toy__minilm-l6.json").read_text())
     assert compact["base_fingerprint"] == ds.base_fingerprint and compact["test_accuracy"] == first["test"]["accuracy"]
 
