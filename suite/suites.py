@@ -35,6 +35,7 @@ class Suite:
     train: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)  # dataset name -> DATA_KEYS options
     backend_comparison: dict = field(default_factory=dict)  # students, backends: extra cells (seed 0)
+    extra_seeds: dict = field(default_factory=dict)  # students, seeds: extra cells on the suite's backends
     transfer_students: tuple[str, ...] = ()  # students that get kd+transfer cells (default: all)
     nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
     exports: tuple[str, ...] = ()  # TFLite formats for each dataset's best run of each student (suite/export.py)
@@ -82,6 +83,10 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         raise KdsuiteError(f"{where}: seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
     comparison = _options(f"{where}: [backend_comparison]", raw.get("backend_comparison", {}),
                           {"students": "list", "backends": "list"})
+    extra = _options(f"{where}: [extra_seeds]", raw.get("extra_seeds", {}), {"students": "list", "seeds": "list"})
+    extra_seeds = extra.get("seeds", [])
+    if not all(_type_ok(x, "int") and x >= 0 for x in extra_seeds):
+        raise KdsuiteError(f"{where}: [extra_seeds] seeds: expected integers >= 0, got {extra_seeds!r}")
     nested = raw.get("nested", [])
     if not isinstance(nested, list) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in nested):
@@ -112,6 +117,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
             "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
             "backends": _str_list(f"{where}: [backend_comparison] backends",
                                   comparison.get("backends", list(BACKENDS)), BACKENDS)},
+        extra_seeds=extra and {"students": _str_list(f"{where}: [extra_seeds] students", extra.get("students", [])),
+                               "seeds": tuple(extra_seeds)},
     )
     if {"kd", "kd+transfer"} & set(suite.kinds) and suite.students and not suite.teacher:
         raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")

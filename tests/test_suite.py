@@ -35,6 +35,8 @@ BAD_SUITES = {
     'datasets = ["emotion"]\n[train]\nepochs = "ten"': "[train] epochs: expected int",
     'datasets = ["emotion"]\n[train]\nwarmup = 3': "[train]: unknown key 'warmup'",
     'datasets = ["emotion"]\n[data.emotion]\ntrain_fraction = 2.0': "train_fraction must be in (0, 1]",
+    'datasets = ["emotion"]\n[extra_seeds]\nstudents = ["mlp"]\nseeds = [-1]': "[extra_seeds] seeds: expected integers",
+    'datasets = ["emotion"]\nexports = ["onnx"]': "exports: unknown value 'onnx'",
     'datasets = ["emotion"\n': "invalid TOML",
     'description = "no datasets"': "missing key 'datasets'",
 }
@@ -126,7 +128,8 @@ def test_grid_run_report_and_rerun(grid):
         assert record["test"]["accuracy"] == record["source_accuracy"]  # float TFLite = Keras, row for row
         assert Path(record["path"]).stat().st_size == record["disk_bytes"] and record["speed"]["latency_ms_b1"] > 0
     md = (out / "leaderboard.md").read_text()
-    assert "mlp (tflite-dr)" in md and "## Backend comparison" in md and "## Failed cells" in md and "unknown student 'nope'" in md
+    assert "mlp (tflite-dr)" in md and "## Backend comparison" in md
+    assert "## Failed cells" in md and "unknown student 'nope'" in md
     header = (out / "leaderboard.csv").read_text().splitlines()[0].split(",")
     assert "param_count" in header and "commit" in header and "data_fingerprint" in header
     for ext in ("png", "svg"):
@@ -197,12 +200,15 @@ def test_expand_grid(tmp_path):
                               "baselines": ["tfidf-logreg"], "kinds": ["scratch", "kd", "kd+transfer"],
                               "seeds": [0, 1], "data": {"imdb": {"transfer": "unsup:1000", "seq_len": 128}},
                               "nested": [["cnn", "mlp"]],
-                              "backend_comparison": {"students": ["mlp"], "backends": ["jax", "torch"]}}, "t.toml")
+                              "backend_comparison": {"students": ["mlp"], "backends": ["jax", "torch"]},
+                              "extra_seeds": {"students": ["cnn"], "seeds": [1, 2]}}, "t.toml")
     cells = expand(suite)
     count = lambda **kw: sum(all(getattr(c, k) == v for k, v in kw.items()) for c in cells)  # noqa: E731
-    assert count(kind="kd+transfer", dataset="imdb", backend="tensorflow") == 4 and count(kind="kd+transfer", dataset="emotion") == 0
+    assert count(kind="kd+transfer", dataset="imdb", backend="tensorflow") == 4 + 1 and \
+        count(kind="kd+transfer", dataset="emotion") == 0
     assert count(kind="teacher") == 2 and count(kind="baseline") == 4 and count(kind="nested") == 4
     assert count(backend="jax") == 2 * 3 - 1  # mlp x {scratch, kd, kd+transfer on imdb only}, seed 0
+    assert count(model="cnn", seed=2, dataset="emotion") == 2 and count(model="mlp", seed=2) == 0  # extra seeds
     assert all(c.teacher == "minilm-l6" for c in cells if c.kind in ("kd", "kd+transfer"))
     assert all(c.data == {"transfer": "unsup:1000", "seq_len": 128} for c in cells if c.dataset == "imdb")
     assert len({(c.dataset, c.model, c.kind, c.seed, c.backend) for c in cells}) == len(cells)
