@@ -128,6 +128,10 @@ def cmd_run(args) -> dict:
     suite = load_suite(args.suite)
     out = Path(args.out or Path("runs") / suite.name)
     cells = expand(suite)
+    if args.datasets:
+        cells = [c for c in cells if c.dataset in args.datasets.split(",")]
+    if args.seeds:
+        cells = [c for c in cells if str(c.seed) in args.seeds.split(",")]
     print(f"suite {suite.name}: {len(cells)} cells -> {out}", file=sys.stderr)
     records = run_cells(cells, out, args.data_dir, suite.name, log=lambda m: print(m, file=sys.stderr, flush=True))
     if suite.exports:
@@ -326,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a suite (grid of cells) and write its leaderboard")
     p.add_argument("suite", nargs="?", default="quick", help="preset (quick, cpu, full) or a .toml file")
     p.add_argument("--out", help="results, models and reports folder (default runs/<suite>)")
+    p.add_argument("--datasets", help="run only the cells of these datasets (comma-separated)")
+    p.add_argument("--seeds", help="run only the cells of these seeds, e.g. 1,2 (another process may run the rest)")
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_run, show=_print_summary)

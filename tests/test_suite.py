@@ -136,8 +136,9 @@ def test_grid_run_report_and_rerun(grid):
         assert (out / f"plot_toy.{ext}").stat().st_size > 1000
     # rerun: finished cells are skipped, failed ones retried
     before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
-    proc = run_cli("run", str(suite), "--out", str(out))
+    proc = run_cli("run", str(suite), "--out", str(out), "--seeds", "0")
     assert proc.stderr.count("done earlier") == 7 and proc.returncode == 1
+    assert json.loads(run_cli("run", str(suite), "--out", str(out), "--seeds", "3", "--json").stdout)["cells"] == 0
     after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
     assert sum(before[k] == after[k] for k in before) == 7
     # the report regenerates from stored results alone
