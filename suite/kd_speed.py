@@ -70,8 +70,10 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
         student.set_weights(initial)
         seed_everything(seed)
         t_wrap, s_wrap = _wrap(model.model, student, seq_len, encoded)
-        online = keras.distillation.Distiller(t_wrap, s_wrap, keras.distillation.LogitsDistillation(temperature=1.0),
-                                              student_loss_weight=0.0)
+        # an explicit KLDivergence: the default loss="kl_divergence" resolves to a function, which Keras 3.15's
+        # LogitsDistillation applies to raw logits instead of softmax probabilities (the student then learns nothing)
+        kl = keras.distillation.LogitsDistillation(temperature=1.0, loss=keras.losses.KLDivergence())
+        online = keras.distillation.Distiller(t_wrap, s_wrap, kl, student_loss_weight=0.0)
         online.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
         start = time.perf_counter()
         online.fit({"ids": ids["train"], **encoded}, labels, batch_size=batch_size, epochs=epochs, shuffle=True,
