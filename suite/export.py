@@ -136,8 +136,13 @@ def export_dir(out: Path, formats=FORMATS, data_dir: str | None = None, log=prin
     from suite.report import load_records
 
     ok, _ = load_records(Path(out) / "results")
+    sources = deployable(ok)
+    best = {source["cell_key"] for source in sources}
+    for stale in Path(out, "exports").glob("*.json"):  # exports of runs that are no longer a student's best
+        if stale.name.split("-", 1)[0] not in best:
+            stale.unlink()
     records = []
-    for source in deployable(ok):
+    for source in sources:
         for fmt in formats:
             path = Path(out) / "exports" / f"{source['cell_key']}-{fmt}.json"
             if path.exists():
