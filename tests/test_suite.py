@@ -136,7 +136,10 @@ def test_grid_run_report_and_rerun(grid):
         assert (out / f"plot_toy.{ext}").stat().st_size > 1000
     # rerun: finished cells are skipped, failed ones retried
     before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
+    stale = out / "exports" / "0123456789abcdef-tflite.json"  # an export of a run that is no longer the best
+    stale.write_text("{}")
     proc = run_cli("run", str(suite), "--out", str(out), "--seeds", "0")
+    assert not stale.exists()
     assert proc.stderr.count("done earlier") == 7 and proc.returncode == 1
     assert json.loads(run_cli("run", str(suite), "--out", str(out), "--seeds", "3", "--json").stdout)["cells"] == 0
     after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
