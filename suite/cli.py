@@ -142,17 +142,27 @@ def cmd_run(args) -> dict:
             "leaderboard": str(out / "leaderboard.md")}
 
 
+def _run_module(module: str, backend: str, *argv: str) -> subprocess.CompletedProcess:
+    """Run `python -m MODULE ARGV` on `backend` in a process of its own; a failure becomes a one-line error."""
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True,
+                          env=os.environ | {"KERAS_BACKEND": backend})
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1].removeprefix("kdsuite: error: ")
+        raise KdsuiteError(f"{module} on {backend} failed: {last}")
+    return proc
+
+
+def _json_from(module: str, backend: str, *argv: str):
+    """The JSON that `python -m MODULE ARGV` prints on its last stdout line."""
+    return json.loads(_run_module(module, backend, *argv).stdout.strip().splitlines()[-1])
+
+
 def _export(out: Path, formats, data_dir: str | None) -> None:
     """TFLite exports of the finished students in `out` (TensorFlow, so in a process of its own)."""
-    proc = subprocess.run([sys.executable, "-m", "suite.export", str(out), ",".join(formats), data_dir or ""],
-                          env=os.environ | {"KERAS_BACKEND": "tensorflow"}, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    proc = _run_module("suite.export", "tensorflow", str(out), ",".join(formats), data_dir or "")
     for line in proc.stderr.splitlines():
-        if line.startswith("export ") or line.startswith("kdsuite: error"):
+        if line.startswith("export "):
             print(line, file=sys.stderr, flush=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        raise KdsuiteError(f"export failed: {last.removeprefix('kdsuite: error: ')}")
 
 
 def cmd_export(args) -> dict:
@@ -210,15 +220,6 @@ def cmd_bench(args) -> dict:
         store.write_json(Path(args.out) / f"bench_{ds.name}.json", result)
         store.write_text(Path(args.out) / f"bench_{ds.name}.md", _bench_markdown(result))
     return result
-
-
-def _json_from(module: str, backend: str, *argv: str):
-    """Run `python -m MODULE ARGV` on `backend` (its own process) and parse the JSON on its last stdout line."""
-    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True,
-                          env=os.environ | {"KERAS_BACKEND": backend})
-    if proc.returncode != 0:
-        raise KdsuiteError(f"{module} on {backend} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _table(rows: list[dict], cols: tuple[str, ...]) -> list[str]:

@@ -52,6 +52,10 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
     cached_logits = model.predict(encoded)
     export_s = time.perf_counter() - start
 
+    def test_accuracy(student) -> float:
+        return classification_metrics(test_labels, student.predict(ids["test"], verbose=0).argmax(-1),
+                                      ds.label_names)["accuracy"]
+
     out = []
     for name in students:
         seed_everything(seed)
@@ -64,8 +68,7 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
         cached.fit(ids["train"], {"label": labels, "teacher": cached_logits}, batch_size=batch_size, epochs=epochs,
                    shuffle=True, verbose=0)
         cached_s = time.perf_counter() - start
-        cached_acc = classification_metrics(test_labels, student.predict(ids["test"], verbose=0).argmax(-1),
-                                            ds.label_names)["accuracy"]
+        cached_acc = test_accuracy(student)
 
         student.set_weights(initial)
         seed_everything(seed)
@@ -79,8 +82,7 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
         online.fit({"ids": ids["train"], **encoded}, labels, batch_size=batch_size, epochs=epochs, shuffle=True,
                    verbose=0)
         online_s = time.perf_counter() - start
-        online_acc = classification_metrics(test_labels, student.predict(ids["test"], verbose=0).argmax(-1),
-                                            ds.label_names)["accuracy"]
+        online_acc = test_accuracy(student)
         out.append({"student": name, "param_count": int(student.count_params()),
                     "cached_fit_s": round(cached_s, 2), "per_step_fit_s": round(online_s, 2),
                     "cached_accuracy": cached_acc, "per_step_accuracy": online_acc})
