@@ -156,7 +156,8 @@ def teacher_record(teacher: str, ds) -> dict:
             continue
         test = meta.get("test") or {"accuracy": meta.get("test_accuracy"), "macro_f1": meta.get("test_macro_f1")}
         return {
-            "model": teacher_id(teacher), "family": meta.get("family", "teacher"), "kind": "teacher",
+            "model": teacher_id(teacher), "kind": "teacher",
+            "family": meta.get("family") or ((meta.get("config") or {}).get("teacher") or {}).get("family", "teacher"),
             "dataset": ds.name, "data_source": ds.source, "data_fingerprint": ds.fingerprint, "teacher": teacher,
             "seed": meta.get("seed"), "config": meta.get("config"), "train_rows": meta.get("train_rows"),
             "param_count": meta.get("param_count") or meta.get("params"), "test": test,

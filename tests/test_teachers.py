@@ -167,7 +167,7 @@ def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
 
 def test_committed_emotion_logits_load_and_match_their_record(data_dir):
     from suite.data import load_dataset
-    from suite.logits import COMMITTED, load_teacher_logits
+    from suite.logits import COMMITTED, load_teacher_logits, teacher_record
 
     record = json.loads((COMMITTED / "emotion__minilm-l6.json").read_text())
     ds = load_dataset("emotion", data_dir, max_train=1000)
@@ -175,3 +175,5 @@ def test_committed_emotion_logits_load_and_match_their_record(data_dir):
     assert logits["train"].shape == (16000, 6) and logits["test"].shape == (2000, 6)
     accuracy = (logits["test"].argmax(1) == ds.splits["test"].labels).mean()
     assert accuracy == pytest.approx(record["test_accuracy"], abs=2e-3) and accuracy > 0.9
+    row = teacher_record("minilm-l6", ds)  # the leaderboard row a fresh clone gets
+    assert row["family"] == "keras-hub" and row["test"]["accuracy"] == record["test_accuracy"]
