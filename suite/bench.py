@@ -73,7 +73,8 @@ def bench_students(dataset: str, students: list[str], data_dir: str | None = Non
 
 def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64, data_dir: str | None = None) -> dict:
     """Seconds of the suite's student fit (`train_student`: KD wrapper, early stopping, TensorBoard) against a bare
-    `model.fit` of the same student on the same ids, labels, validation data and epochs."""
+    `model.fit` of the same student on the same ids, labels, validation data and epochs. Fits under 10 s are
+    dominated by fixed costs and noisy here, so they are repeated (3 alternating pairs) and the minima compared."""
     import tempfile
     import time
 
@@ -90,21 +91,26 @@ def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64,
     cfg = TrainConfig(student=name, loss="ce", epochs=epochs, patience=epochs, batch_size=batch_size,
                       seq_len=spec.max_length if spec else 64)
     ids = tokenize(ds, cfg.vocab_size, cfg.seq_len).ids
-    seed_everything(cfg.seed)
-    student, _ = build_student(name, cfg.vocab_size, cfg.seq_len, ds.num_classes)
-    student.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    t = time.perf_counter()
-    student.fit(ids["train"], ds.splits["train"].labels, batch_size=batch_size, epochs=epochs, shuffle=True,
-                validation_data=(ids["validation"], ds.splits["validation"].labels), verbose=0)
-    bare = time.perf_counter() - t
-    with tempfile.TemporaryDirectory() as tmp:
+
+    def bare_fit() -> float:
+        seed_everything(cfg.seed)
+        student, _ = build_student(name, cfg.vocab_size, cfg.seq_len, ds.num_classes)
+        student.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         t = time.perf_counter()
-        result = train_student(ds, cfg, None, None, tmp, verbose=0)
-        whole = time.perf_counter() - t
-    suite = result["times_s"]["train"]
-    return {"bare_fit_s": round(bare, 2), "suite_fit_s": suite, "fit_overhead": round(suite / bare, 2),
-            "suite_total_s": round(whole, 2), "overhead_epochs": epochs}
+        student.fit(ids["train"], ds.splits["train"].labels, batch_size=batch_size, epochs=epochs, shuffle=True,
+                    validation_data=(ids["validation"], ds.splits["validation"].labels), verbose=0)
+        return time.perf_counter() - t
+
+    bare, suite, whole = [], [], []
+    while len(bare) < 3 and (not bare or min(bare) < 10):
+        bare.append(bare_fit())
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            suite.append(train_student(ds, cfg, None, None, tmp, verbose=0)["times_s"]["train"])
+            whole.append(time.perf_counter() - t)
+    return {"bare_fit_s": round(min(bare), 2), "suite_fit_s": min(suite),
+            "fit_overhead": round(min(suite) / min(bare), 2), "suite_total_s": round(min(whole), 2), "overhead_epochs": epochs, "overhead_repeats": len(bare)}
 
 
 if __name__ == "__main__":  # python -m suite.bench DATASET BACKEND STUDENT[,STUDENT...] [overhead]: JSON rows
