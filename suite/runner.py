@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -93,20 +94,37 @@ def _fingerprints(cells: list[Cell], data_dir: str | None) -> dict[str, str]:
     return {name: load_dataset(name, data_dir).fingerprint for name in dict.fromkeys(c.dataset for c in cells)}
 
 
+def _records_by_cell(results: Path) -> dict[str, list[Path]]:
+    """Stored result files per cell spec (one cell has several under older code or data)."""
+    index = defaultdict(list)
+    for path in results.glob("[!.]*.json"):
+        try:
+            index[json.dumps(json.loads(path.read_text()).get("cell"), sort_keys=True)].append(path)
+        except (OSError, ValueError):
+            continue
+    return index
+
+
 def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_name: str = "",
               log=print) -> list[dict]:
-    """Run every cell not yet finished; return all their records (finished, new and failed)."""
+    """Run every cell not yet finished; return all their records (finished, new and failed). Once a cell has a
+    finished record under the current code and data, its records from older code or data are removed, so the
+    store (and the report made from it) holds one record per cell."""
     out = Path(out)
     code, fingerprints = source_hash(), _fingerprints(cells, data_dir)
+    stored = _records_by_cell(out / "results")
     records = []
     for i, cell in enumerate(cells, 1):
         key = cell_key(cell, fingerprints[cell.dataset], code)
         path = out / "results" / f"{key}.json"
+        superseded = [p for p in stored.get(json.dumps(asdict(cell), sort_keys=True), []) if p != path]
         if path.exists():
             record = json.loads(path.read_text())
             if record.get("status") == "ok":
                 log(f"[{i}/{len(cells)}] {cell.label}: done earlier")
                 records.append(record)
+                for old in superseded:
+                    old.unlink(missing_ok=True)
                 continue
         log(f"[{i}/{len(cells)}] {cell.label} ...")
         t0 = time.perf_counter()
@@ -114,6 +132,9 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
         record |= {"cell": asdict(cell), "cell_key": key, "code_version": code, "suite": suite_name,
                    "wall_s": round(time.perf_counter() - t0, 1)}
         store.write_json(path, record)
+        if record["status"] == "ok":
+            for old in superseded:
+                old.unlink(missing_ok=True)
         acc = record.get("test", {}).get("accuracy")
         log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {acc:.4f}" if record["status"] == "ok"
                                                      else f"FAILED: {record['error']}") + f" ({record['wall_s']} s)")

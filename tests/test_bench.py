@@ -24,7 +24,7 @@ def test_overhead_and_cached_vs_per_step_kd(tmp_path):
     r = cli_json("bench", str(folder), "--models", "mlp", "--backends", "tensorflow", "--overhead", "--kd-compare",
                  "--kd-rows", "64", "--kd-epochs", "2", "--out", str(out))
     row = r["rows"][0]
-    assert row["bare_fit_s"] > 0 and row["overhead_repeats"] == 3  # short fits: the minima of 3 pairs
+    assert row["bare_fit_s"] > 0 and row["overhead_repeats"] == 3  # the minima of 3 alternating pairs
     # the ratio is of unrounded times; the shown seconds are rounded to 0.01
     assert abs(row["fit_overhead"] - row["suite_fit_s"] / row["bare_fit_s"]) < 0.02
     kd = r["kd_compare"]

@@ -138,8 +138,11 @@ def test_grid_run_report_and_rerun(grid):
     before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
     stale = out / "exports" / "0123456789abcdef-tflite.json"  # an export of a run that is no longer the best
     stale.write_text("{}")
+    a_record = next(r for p in (out / "results").glob("*.json") if (r := json.loads(p.read_text()))["status"] == "ok")
+    older = out / "results" / "0123456789abcdef.json"  # the same cell, finished under older code
+    older.write_text(json.dumps(a_record | {"cell_key": "0123456789abcdef", "code_version": "older"}))
     proc = run_cli("run", str(suite), "--out", str(out), "--seeds", "0")
-    assert not stale.exists()
+    assert not stale.exists() and not older.exists()
     assert proc.stderr.count("done earlier") == 7 and proc.returncode == 1
     assert json.loads(run_cli("run", str(suite), "--out", str(out), "--seeds", "3", "--json").stdout)["cells"] == 0
     after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
