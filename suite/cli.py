@@ -212,7 +212,8 @@ def cmd_bench(args) -> dict:
     result = {"dataset": ds.name, "hardware": {"machine": platform.machine(), "processor": platform.processor(),
                                                "cpus": os.cpu_count(),
                                                "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
-              "rows": rows}
+              "commit": store.git_commit(), "data_fingerprint": ds.fingerprint,
+              "command": "kdsuite " + " ".join(sys.argv[1:]), "rows": rows}
     if args.kd_compare:
         result["kd_compare"] = _json_from("suite.kd_speed", "tensorflow", args.dataset, args.models,
                                           str(args.kd_rows), str(args.kd_epochs))
@@ -233,6 +234,7 @@ def _bench_markdown(result: dict) -> str:
     if any("fit_overhead" in r for r in result["rows"]):
         cols += ("bare_fit_s", "suite_fit_s", "fit_overhead")
     lines = [f"# Speed and size on {result['dataset']}", "", f"Hardware: {json.dumps(result['hardware'])}", "",
+             f"Commit {result['commit']}, data fingerprint {result['data_fingerprint']}: `{result['command']}`", "",
              *_table(result["rows"], cols)]
     kd = result.get("kd_compare")
     if kd:

@@ -34,4 +34,5 @@ def test_overhead_and_cached_vs_per_step_kd(tmp_path):
     assert 0 <= student["cached_accuracy"] <= 1 and 0 <= student["per_step_accuracy"] <= 1
     assert kd["speedup"] == round(kd["per_step_total_s"] / kd["cached_total_s"], 1)
     md = (out / "bench_toy.md").read_text()
-    assert "keras.distillation.Distiller" in md and "fit_overhead" in md
+    assert "keras.distillation.Distiller" in md and "fit_overhead" in md and r["commit"] in md
+    assert r["command"].startswith("kdsuite bench") and r["data_fingerprint"]
