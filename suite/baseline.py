@@ -21,11 +21,29 @@ CS = (0.25, 1.0, 4.0, 16.0, 64.0, 256.0)
 PARAM_NOTE = "logistic-regression weights + biases + TF-IDF idf vector (one per vocabulary term)"
 
 
-def _fit(x_train, y_train, ngram, c, seed):
+def fit(x_train, y_train, ngram, c, seed):
+    """The TF-IDF vectorizer and logistic regression fitted on cleaned texts."""
     vectorizer = TfidfVectorizer(ngram_range=ngram, min_df=2, sublinear_tf=True)
     model = LogisticRegression(C=c, max_iter=1000, random_state=seed)
     model.fit(vectorizer.fit_transform(x_train), y_train)
     return vectorizer, model
+
+
+def tune(x_train, y_train, x_val, y_val, seed: int = 0, ngrams=NGRAMS, cs=CS) -> tuple[dict, list[dict]]:
+    """(best, grid): validation accuracy of every (n-gram range, C) on cleaned texts; best = the highest."""
+    grid = []
+    for ngram in ngrams:
+        vectorizer = TfidfVectorizer(ngram_range=ngram, min_df=2, sublinear_tf=True)
+        x_fit, x_check = vectorizer.fit_transform(x_train), vectorizer.transform(x_val)
+        for c in cs:
+            model = LogisticRegression(C=c, max_iter=1000, random_state=seed).fit(x_fit, y_train)
+            accuracy = float((model.predict(x_check) == y_val).mean())
+            grid.append({"ngram_range": list(ngram), "C": c, "val_accuracy": accuracy})
+    return max(grid, key=lambda g: g["val_accuracy"]), grid
+
+
+def param_count(vectorizer, model) -> int:
+    return int(model.coef_.size + model.intercept_.size + vectorizer.idf_.size)
 
 
 def tfidf_logreg(ds: TextDataset, seed: int = 0, ngrams=NGRAMS, cs=CS) -> dict:
@@ -34,25 +52,15 @@ def tfidf_logreg(ds: TextDataset, seed: int = 0, ngrams=NGRAMS, cs=CS) -> dict:
     clean = {s: clean_all(ds.splits[s].texts) for s in ("train", "validation", "test")}
     clean_s = time.perf_counter() - t0
     y = {s: ds.splits[s].labels for s in clean}
-
-    grid = []
-    for ngram in ngrams:
-        vectorizer = TfidfVectorizer(ngram_range=ngram, min_df=2, sublinear_tf=True)
-        x_train = vectorizer.fit_transform(clean["train"])
-        x_val = vectorizer.transform(clean["validation"])
-        for c in cs:
-            model = LogisticRegression(C=c, max_iter=1000, random_state=seed).fit(x_train, y["train"])
-            grid.append({"ngram_range": list(ngram), "C": c,
-                         "val_accuracy": float((model.predict(x_val) == y["validation"]).mean())})
-    best = max(grid, key=lambda g: g["val_accuracy"])
+    best, grid = tune(clean["train"], y["train"], clean["validation"], y["validation"], seed, ngrams, cs)
 
     t1 = time.perf_counter()
-    vectorizer, model = _fit(clean["train"], y["train"], tuple(best["ngram_range"]), best["C"], seed)
+    vectorizer, model = fit(clean["train"], y["train"], tuple(best["ngram_range"]), best["C"], seed)
     fit_s = time.perf_counter() - t1
     t2 = time.perf_counter()
     pred = model.predict(vectorizer.transform(clean["test"]))
     predict_s = time.perf_counter() - t2
-    params = int(model.coef_.size + model.intercept_.size + vectorizer.idf_.size)
+    params = param_count(vectorizer, model)
     return {
         "model": "tfidf-logreg",
         "kind": "baseline",

@@ -318,9 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="folder for the .keras model, TensorBoard logs and result")
     p.set_defaults(run=cmd_distill, show=_print_model_result)
 
-    p = sub.add_parser("teacher", help="fine-tune a teacher (TensorFlow) and cache its logits for every split")
+    p = sub.add_parser("teacher", help="fit a teacher (fine-tune a transformer on TensorFlow, or tune TF-IDF) "
+                                             "and cache its logits for every split")
     _data_args(p)
-    p.add_argument("--teacher", default="minilm-l6", help="registered name, keras-hub:PRESET or hf:FOLDER")
+    p.add_argument("--teacher", default="minilm-l6", help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
     p.add_argument("--batch-size", type=int, default=32)

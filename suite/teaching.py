@@ -23,9 +23,13 @@ DEFAULT_MAX_LENGTH = 128  # for datasets without a registered default
 
 
 def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
-    """Every split (its first `rows[split]` texts) tokenised once by `teacher`, cached in `workdir`."""
+    """Every split (its first `rows[split]` texts) tokenised by `teacher`, cached in `workdir` unless the teacher
+    says its encoding is cheap (`cache_encoding = False`)."""
     out = {}
     for split, data in ds.splits.items():
+        if not getattr(teacher, "cache_encoding", True):
+            out[split] = teacher.encode(data.texts[:rows[split]])
+            continue
         path = workdir / (f"tokens-{split}.npz" if rows[split] == len(data) else f"tokens-{split}-{rows[split]}.npz")
         if not path.exists():
             arrays = teacher.encode(data.texts[:rows[split]])
@@ -53,7 +57,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     from suite.backend import use_backend
 
     use_backend("tensorflow")
-    from suite.data import DATASETS, load_dataset
+    from suite.data import load_dataset
     from teachers import make_teacher, teacher_id
 
     if epochs < 1 or batch_size < 1 or lr <= 0 or (max_length is not None and max_length < 4):
@@ -65,13 +69,13 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     if train_fraction is not None or max_train is not None:
         view = load_dataset(dataset, data_dir, val_size=val_size, seed=seed, train_fraction=train_fraction,
                             max_train=max_train)
-    spec = DATASETS.get(full.name)
-    max_length = max_length or (spec.max_length if spec else DEFAULT_MAX_LENGTH)
+    max_length = max_length or _default_max_length(full.name)
     model = make_teacher(teacher, full.label_names, max_length)
     config = {"teacher": model.config()}
+    options = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed)
+    options = {k: v for k, v in options.items() if k in getattr(model, "fit_options", options)}  # what fit takes
     if model.trainable:
-        config.update(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed,
-                      train={k: v for k, v in view.recipe.items() if k in ("train_fraction", "max_train")})
+        config.update(options, train={k: v for k, v in view.recipe.items() if k in ("train_fraction", "max_train")})
     run_key = key(teacher=teacher_id(teacher), base=full.base_fingerprint, config=config)  # names the fine-tune
     rows = {s: len(d) if (d.labels >= 0).any() or unlabelled_rows is None else min(len(d), unlabelled_rows)
             for s, d in full.splits.items()}
@@ -84,8 +88,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
             meta["cached"] = True
         else:
             meta = _run(model, teacher, full, view, config, export, folder, f"{full.name}-{run_key}", rows,
-                        dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience,
-                             seed=seed, verbose=verbose))
+                        dict(options, seed=seed, verbose=verbose))
             meta["cached"] = False
     if export_dir is not None:
         compact = Path(export_dir) / f"{full.name}__{teacher_id(teacher)}.npz"
@@ -94,20 +97,27 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     return meta
 
 
+def _default_max_length(dataset: str) -> int:
+    from suite.data import DATASETS
+
+    spec = DATASETS.get(dataset)
+    return spec.max_length if spec else DEFAULT_MAX_LENGTH
+
+
 def finetuned_teacher(ds, teacher: str):
-    """`teacher` with the weights of its best checkpoint from the cached fine-tune on `ds` (this machine)."""
+    """`teacher` as fitted on `ds` by a cached `kdsuite teacher` run on this machine (its best checkpoint); a
+    teacher that is not trained here (an `hf` classifier) as it is."""
     from suite.logits import teacher_record
     from teachers import make_teacher
 
     record = teacher_record(teacher, ds)
     meta_path = Path(record["logits"]).with_name("meta.json")
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    weights = Path(meta.get("workdir", "")) / "ckpt" / "best.weights.h5"
-    if not weights.is_file():
+    max_length = meta.get("config", {}).get("teacher", {}).get("max_length") or _default_max_length(ds.name)
+    model = make_teacher(teacher, ds.label_names, max_length)
+    if model.trainable and not (meta and model.restore(Path(meta["workdir"]))):
         raise KdsuiteError(f"this needs {teacher}'s fine-tuned checkpoint for {ds.name}; "
                            f"run `kdsuite teacher {ds.name} --teacher {teacher}` on this machine first")
-    model = make_teacher(teacher, ds.label_names, meta["config"]["teacher"]["max_length"])
-    model.model.load_weights(weights)
     return model
 
 

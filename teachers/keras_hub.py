@@ -187,6 +187,14 @@ class KerasHubTeacher:
         self.model.load_weights(ckpt / "best.weights.h5")
         return state
 
+    def restore(self, workdir: Path) -> bool:
+        """Load the best weights a `fit` kept in `workdir`; False when there are none."""
+        weights = Path(workdir) / "ckpt" / "best.weights.h5"
+        if not weights.is_file():
+            return False
+        self.model.load_weights(weights)
+        return True
+
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 128) -> np.ndarray:
         """Logits [N, K] (float32) for encoded rows, in the dataset's label order."""
         out = np.zeros((len(x["padding_mask"]), len(self.label_names)), np.float32)

@@ -56,38 +56,19 @@ def test_unknown_preset():
     assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, quick" in proc.stderr
 
 
-def _toy_teacher(folder: Path) -> None:
-    """Cache a real teacher's logits for the toy data under the teacher name `toy-logreg`."""
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from suite.data import load_dataset
-    from suite.logits import cache_dir, save_cache
-    from suite.metrics import classification_metrics
-
-    ds = load_dataset(str(folder))
-    vec = CountVectorizer().fit(ds.splits["train"].texts)
-    clf = LogisticRegression(C=10, max_iter=1000).fit(vec.transform(ds.splits["train"].texts),
-                                                      ds.splits["train"].labels)
-    logits = {s: clf.decision_function(vec.transform(ds.splits[s].texts)) for s in ds.splits}
-    test = classification_metrics(ds.splits["test"].labels, logits["test"].argmax(1), ds.label_names)
-    save_cache(cache_dir("toy-logreg", ds.name, "k0"), logits, {
-        "teacher": "toy-logreg", "family": "logreg", "dataset": ds.name, "base_fingerprint": ds.base_fingerprint,
-        "label_names": ds.label_names, "num_classes": 3, "rows": {s: len(d) for s, d in ds.splits.items()},
-        "test": test, "param_count": int(clf.coef_.size + clf.intercept_.size)})
-
-
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     root = tmp_path_factory.mktemp("grid")
     folder = write_toy(root / "toy")
-    _toy_teacher(folder)
+    from suite.teaching import run_teacher
+
+    run_teacher(str(folder), "tfidf-logreg", verbose=0)  # a real teacher in seconds: the tuned TF-IDF model
     suite = root / "tiny.toml"
     suite.write_text(f'''
 description = "toy grid"
 datasets = ["{folder}"]
 baselines = ["tfidf-logreg"]
-teacher = "toy-logreg"
+teacher = "tfidf-logreg"
 students = ["mlp", "nope"]
 kinds = ["scratch", "kd"]
 backends = ["tensorflow"]
@@ -115,7 +96,7 @@ def test_grid_run_report_and_rerun(grid):
     assert summary["cells"] == 9 and summary["failed"] == 2
     rows = json.loads((out / "leaderboard.json").read_text())["rows"]
     kinds = {(r["model"], r["kind"], r["backend"]) for r in rows}
-    assert {("tfidf-logreg", "baseline", None), ("toy-logreg", "teacher", None), ("mlp", "scratch", "tensorflow"),
+    assert {("tfidf-logreg", "baseline", None), ("tfidf-logreg", "teacher", None), ("mlp", "scratch", "tensorflow"),
             ("mlp", "kd", "tensorflow"), ("mlp", "kd", "jax"), ("mlp-s", "nested", "tensorflow")} <= kinds
     nested = next(r for r in rows if r["kind"] == "nested")
     assert nested["teacher"] == "student:mlp" and nested["accuracy"] > 0.6
@@ -189,7 +170,7 @@ def test_pareto_front():
 def test_sweep_over_fractions(grid, tmp_path):
     root, _ = grid
     folder = root / "toy"
-    r = json.loads(run_cli("sweep", str(folder), "--fractions", "0.25,1.0", "--teacher", "toy-logreg",
+    r = json.loads(run_cli("sweep", str(folder), "--fractions", "0.25,1.0", "--teacher", "tfidf-logreg",
                            "--epochs", "5", "--out", str(tmp_path), "--json").stdout)
     assert r["cells"] == 6 and r["failed"] == 0
     rows = {(x["model"], x["kind"], x["fraction"]): x for x in r["rows"]}

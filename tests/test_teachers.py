@@ -101,6 +101,33 @@ def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
     np.testing.assert_allclose(transfer_set(ds, "minilm-l6", "unsup:20")[1][:5], logits, atol=1e-3)
 
 
+def test_tfidf_teacher_fits_exports_and_labels_new_text(tmp_path):
+    """The tuned TF-IDF baseline as a teacher: its log-probabilities are cached and exported like any teacher's,
+    and the pipeline it keeps labels augmented text for a transfer set."""
+    from suite.baseline import tfidf_logreg
+    from suite.data import load_dataset
+    from suite.logits import load_teacher_logits
+    from suite.teaching import run_teacher
+    from suite.transfer import transfer_set
+
+    toy = str(write_toy(tmp_path / "toy"))
+    first = run_teacher(toy, "tfidf-logreg", export_dir=tmp_path / "export", verbose=0)
+    ds = load_dataset(toy)
+    baseline = tfidf_logreg(ds)
+    assert first["family"] == "sklearn" and set(first["config"]) == {"teacher", "seed", "train"}  # no epochs, lr
+    assert first["fit"]["best"]["C"] == baseline["config"]["C"]  # chosen on validation, as for the baseline row
+    assert first["test"]["accuracy"] == baseline["test"]["accuracy"] > 0.9
+    assert first["param_count"] == baseline["param_count"] and first["latency_ms_b1"] > 0
+    assert run_teacher(toy, "tfidf-logreg", verbose=0)["cached"]
+    logits = load_teacher_logits("tfidf-logreg", ds)
+    probs = np.exp(logits["test"].astype(np.float64))
+    np.testing.assert_allclose(probs.sum(1), 1, atol=2e-3)  # log-probabilities (float16-rounded)
+    assert (tmp_path / "export" / "toy__tfidf-logreg.npz").is_file()
+    texts, eda = transfer_set(ds, "tfidf-logreg", "eda:1")
+    assert len(texts) == len(eda) == len(ds.splits["train"]) and eda.shape[1] == 3
+    assert (eda.argmax(1) == ds.splits["train"].labels).mean() > 0.8  # synonym swaps rarely touch the cue word
+
+
 def _toy_logits(rows=(64, 16, 16), classes=3):
     rng = np.random.default_rng(0)
     return {s: rng.normal(size=(n, classes)).astype("float32") for s, n in zip(("train", "validation", "test"), rows)}
