@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_teacher, show=_print_model_result)
 
     p = sub.add_parser("run", help="run a suite (grid of cells) and write its leaderboard")
-    p.add_argument("suite", nargs="?", default="quick", help="preset (quick, cpu, full) or a .toml file")
+    p.add_argument("suite", nargs="?", default="quick", help="preset (quick, cpu, full, imdb-tfidf) or a .toml file")
     p.add_argument("--out", help="results, models and reports folder (default runs/<suite>)")
     p.add_argument("--datasets", help="run only the cells of these datasets (comma-separated)")
     p.add_argument("--seeds", help="run only the cells of these seeds, e.g. 1,2 (another process may run the rest)")

@@ -16,7 +16,7 @@ from suite.suites import load_suite
 from tests.conftest import REPO, run_cli, write_toy
 
 
-@pytest.mark.parametrize("preset", ["quick", "cpu", "full"])
+@pytest.mark.parametrize("preset", ["quick", "cpu", "full", "imdb-tfidf"])
 def test_presets_load(preset):
     suite = load_suite(preset)
     assert suite.datasets and suite.students and suite.teacher
@@ -53,7 +53,7 @@ def test_invalid_suites_fail_in_one_line(tmp_path, text):
 
 def test_unknown_preset():
     proc = run_cli("run", "nightly")
-    assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, quick" in proc.stderr
+    assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, imdb-tfidf, quick" in proc.stderr
 
 
 @pytest.fixture(scope="module")
