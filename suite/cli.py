@@ -321,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("teacher", help="fit a teacher (fine-tune a transformer on TensorFlow, or tune TF-IDF) "
                                              "and cache its logits for every split")
     _data_args(p)
-    p.add_argument("--teacher", default="minilm-l6", help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")
+    p.add_argument("--teacher", default="minilm-l6",
+                   help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
     p.add_argument("--batch-size", type=int, default=32)
