@@ -1,5 +1,6 @@
 """Transfer sets: augmentation is deterministic and sane; unlabelled rows reach the student via KD only."""
 
+from pathlib import Path
 
 import pytest
 
@@ -7,7 +8,6 @@ from suite.augment import MASK, augment, synonyms
 from suite.errors import KdsuiteError
 from suite.transfer import parse_spec
 from tests.conftest import cli_json, run_cli, write_toy
-from tests.test_suite import _toy_teacher
 
 
 def test_augmentation_is_seeded_and_changes_text():
@@ -29,8 +29,10 @@ def test_bad_transfer_specs(spec):
 
 def test_unused_training_rows_as_transfer(tmp_path):
     folder = write_toy(tmp_path / "toy", rows=400)
-    _toy_teacher(folder)
-    common = ("distill", str(folder), "--student", "mlp", "--teacher", "toy-logreg", "--max-train", "60",
+    from suite.teaching import run_teacher
+
+    teacher = run_teacher(str(folder), "tfidf-logreg", verbose=0)
+    common = ("distill", str(folder), "--student", "mlp", "--teacher", "tfidf-logreg", "--max-train", "60",
               "--epochs", "15", "--vocab-size", "60", "--seq-len", "12", "--learning-rate", "0.01",
               "--batch-size", "16", "--out", str(tmp_path / "runs"))
     kd = cli_json(*common)
@@ -38,7 +40,8 @@ def test_unused_training_rows_as_transfer(tmp_path):
     assert kd["kind"] == "kd" and tr["kind"] == "kd+transfer"
     assert tr["train_rows"] == 60 and tr["transfer_rows"] == 340 and tr["config"]["transfer"] == "unused"
     assert tr["test"]["accuracy"] >= kd["test"]["accuracy"] - 0.02
-    proc = run_cli(*common, "--transfer", "tang:2")  # augmented text needs the teacher's checkpoint
+    Path(teacher["workdir"], "tfidf-logreg.pkl").unlink()  # its logits are here, the fitted model is not
+    proc = run_cli(*common, "--transfer", "tang:2")  # augmented text needs the fitted teacher
     assert proc.returncode == 2 and "fine-tuned checkpoint" in proc.stderr
     proc = run_cli(*common[:-2], "--out", str(tmp_path / "r2"), "--transfer", "unsup")
     assert proc.returncode == 2 and "has no unlabelled split" in proc.stderr
