@@ -1,41 +1,15 @@
-"""Inference cost of a Keras model on CPU: latency at batch 1 (p50/p95) and throughput at batch 256,
-warm-up excluded."""
+"""The speed benchmark (`kdsuite bench`): training speed, inference cost, size and memory of each student, and
+the suite's fit against a bare `model.fit`."""
 
 from __future__ import annotations
 
-import os
 import time
-
-import numpy as np
-
-
-def inference_speed(model, ids: np.ndarray, repeats: int = 30) -> dict:
-    """Time `model.predict_on_batch` on real rows of `ids` (int token ids)."""
-    one, many = ids[:1], np.resize(ids, (256, ids.shape[1]))
-    model.predict_on_batch(one)
-    model.predict_on_batch(many)  # warm-up: tracing/compilation excluded
-    lat = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        model.predict_on_batch(ids[i % len(ids):][:1])
-        lat.append((time.perf_counter() - t) * 1000)
-    t = time.perf_counter()
-    for _ in range(3):
-        model.predict_on_batch(many)
-    per_batch = (time.perf_counter() - t) / 3
-    return {
-        "latency_ms_b1": round(float(np.percentile(lat, 50)), 3),
-        "latency_ms_b1_p95": round(float(np.percentile(lat, 95)), 3),
-        "throughput_b256": round(256 / per_batch, 1),
-        "threads": int(os.environ.get("KDSUITE_THREADS") or os.cpu_count()),
-    }
 
 
 def bench_students(dataset: str, students: list[str], data_dir: str | None = None, batch_size: int = 64) -> list[dict]:
     """Train and inference speed, size and memory of each student on this process's Keras backend."""
     import resource
     import tempfile
-    import time
     from pathlib import Path
 
     import keras
@@ -43,6 +17,7 @@ def bench_students(dataset: str, students: list[str], data_dir: str | None = Non
     from students import build_student
     from suite.data import DATASETS, load_dataset
     from suite.distill import Distiller
+    from suite.metrics import inference_speed
     from suite.tokens import tokenize
 
     ds = load_dataset(dataset, data_dir)
@@ -78,7 +53,6 @@ def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64,
     up to ±20% here (shared host), in either direction, so `repeats` alternating pairs are run and the minima
     compared."""
     import tempfile
-    import time
 
     import keras
 
@@ -112,7 +86,8 @@ def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64,
             suite.append(train_student(ds, cfg, None, None, tmp, verbose=0)["times_s"]["train"])
             whole.append(time.perf_counter() - t)
     return {"bare_fit_s": round(min(bare), 2), "suite_fit_s": min(suite),
-            "fit_overhead": round(min(suite) / min(bare), 2), "suite_total_s": round(min(whole), 2), "overhead_epochs": epochs, "overhead_repeats": len(bare)}
+            "fit_overhead": round(min(suite) / min(bare), 2), "suite_total_s": round(min(whole), 2),
+            "overhead_epochs": epochs, "overhead_repeats": len(bare)}
 
 
 if __name__ == "__main__":  # python -m suite.bench DATASET BACKEND STUDENT[,STUDENT...] [overhead]: JSON rows

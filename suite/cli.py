@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_distill, show=_print_model_result)
 
     p = sub.add_parser("teacher", help="fit a teacher (fine-tune a transformer on TensorFlow, or tune TF-IDF) "
-                                             "and cache its logits for every split")
+                                       "and cache its logits for every split")
     _data_args(p)
     p.add_argument("--teacher", default="minilm-l6",
                    help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")

@@ -70,7 +70,7 @@ def tflite_predict(content: bytes, ids: np.ndarray, batch: int = 256) -> np.ndar
 
 
 def tflite_speed(content: bytes, ids: np.ndarray, repeats: int = 50) -> dict:
-    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s), like `suite.bench.inference_speed`:
+    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s), like `suite.metrics.inference_speed`:
     interpreters built and warmed up before timing."""
     one, many = _runner(content, 1, ids.shape[1]), _runner(content, 256, ids.shape[1])
     full = np.resize(ids, (256, ids.shape[1]))

@@ -9,6 +9,7 @@ scheduler, a distributed engine) can run them without touching the rest.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from suite.suites import Suite
 
 # orchestration, presentation and the tools that run after or beside cells: not part of a cell's result
 NOT_CELL_CODE = {"suite/runner.py", "suite/suites.py", "suite/report.py", "suite/cli.py", "suite/sweep.py",
-                 "suite/export.py", "suite/kd_speed.py"}
+                 "suite/export.py", "suite/kd_speed.py", "suite/bench.py"}
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,27 @@ class Cell:
         return " ".join(str(p) for p in (self.dataset, self.model, self.kind, self.backend or "-", f"seed {self.seed}"))
 
 
+def code_of(source: str) -> str:
+    """What a Python source computes: its syntax tree without docstrings, comments or layout."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body and \
+                isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
+                isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 def source_hash() -> str:
-    """A hash of the kdsuite source that computes results (everything but orchestration and presentation):
-    results are reused only while that code stands."""
+    """A hash of the kdsuite code that computes results (everything but orchestration and presentation):
+    results are reused only while that code stands; editing docstrings, comments or layout keeps them."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for package in ("suite", "students", "teachers"):
         for path in sorted((root / package).rglob("*.py")):
             if path.relative_to(root).as_posix() not in NOT_CELL_CODE:
-                h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+                h.update(str(path.relative_to(root)).encode() + code_of(path.read_text()).encode())
     return h.hexdigest()[:12]
 
 

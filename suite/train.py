@@ -57,10 +57,9 @@ def _write_hparams(log_dir: Path, hparams: dict) -> None:
 
 
 def _epoch_tensorboard(log_dir: Path):
-    """Keras' TensorBoard callback with epoch scalars only. Two of its costs bought nothing here and made a suite
-    fit up to 1.3x a bare one: Keras 3.15 converts every batch's logs to summaries even with
-    update_freq="epoch", where no writer is active to record them, and on TensorFlow it traces and writes the
-    train-step graph (seconds for a BiLSTM)."""
+    """Keras' TensorBoard callback with epoch scalars only. Keras 3.15 converts every batch's logs to summaries
+    even with update_freq="epoch", where no writer is active to record them (~1 s of a 3-epoch MLP fit, a third
+    of it), and on TensorFlow it also traces and writes the train-step graph: both are skipped."""
     import keras
 
     class EpochTensorBoard(keras.callbacks.TensorBoard):
@@ -79,7 +78,7 @@ def train_student(ds: TextDataset, cfg: TrainConfig, teacher_logits: dict[str, n
 
     from students import build_student
     from suite.backend import seed_everything
-    from suite.bench import inference_speed
+    from suite.metrics import inference_speed
     from suite.distill import Distiller
 
     cfg.validate()

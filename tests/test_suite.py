@@ -159,6 +159,14 @@ def test_kill_during_grid_then_resume(grid):
                if json.loads((out / "results" / k).read_text())["status"] == "ok")
 
 
+def test_cell_code_hash_ignores_docstrings_comments_and_layout():
+    from suite.runner import code_of
+
+    src = 'def f(x):\n    """Double."""\n    return 2 * x  # twice\n'
+    assert code_of(src) == code_of('def f(x):\n    """Twice x."""\n\n    return (2 *\n            x)\n')
+    assert code_of(src) != code_of('def f(x):\n    """Double."""\n    return 3 * x\n')
+
+
 def test_pareto_front():
     from suite.report import pareto
 
