@@ -1,13 +1,16 @@
-"""The one place for backend-specific code: choosing the Keras backend for this process, thread caps and
-seeding/determinism for TensorFlow, JAX and PyTorch."""
+"""The one place for choosing a Keras backend: for this process (thread caps, seeding and determinism for
+TensorFlow, JAX and PyTorch) or for a module run in a process of its own. TensorFlow-only tools that run on
+every backend (TextVectorization, TensorBoard summaries, TFLite) are called where they are used."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from contextlib import contextmanager
 
-from suite.errors import KdsuiteError
+from kdsuite.errors import KdsuiteError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -75,3 +78,23 @@ def seed_everything(seed: int) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def backend_env(backend: str | None) -> dict:
+    """This process's environment with `backend` as the Keras backend of a child process."""
+    return os.environ | ({"KERAS_BACKEND": backend} if backend else {})
+
+
+def run_module(module: str, backend: str, *argv: str) -> subprocess.CompletedProcess:
+    """Run `python -m MODULE ARGV` on `backend` in a process of its own; a failure becomes a one-line error."""
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True,
+                          env=backend_env(backend))
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1].removeprefix("kdsuite: error: ")
+        raise KdsuiteError(f"{module} on {backend} failed: {last}")
+    return proc
+
+
+def json_from(module: str, backend: str, *argv: str):
+    """The JSON that `python -m MODULE ARGV` prints on its last stdout line."""
+    return json.loads(run_module(module, backend, *argv).stdout.strip().splitlines()[-1])

@@ -27,20 +27,21 @@ def classification_metrics(y_true, y_pred, label_names: list[str]) -> dict:
     }
 
 
-def inference_speed(model, ids: np.ndarray, repeats: int = 30) -> dict:
-    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s) of a Keras model on real rows of
-    `ids` (int token ids), `predict_on_batch` after a warm-up (tracing/compilation excluded)."""
+def inference_speed(run_one, run_batch, ids: np.ndarray, repeats: int = 30) -> dict:
+    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s) on real rows of `ids` (int token
+    ids): `run_one` takes one row [1, seq_len], `run_batch` 256 rows (e.g. a Keras model's `predict_on_batch`, or
+    TFLite interpreters sized for each), timed after a warm-up (tracing, compilation and set-up excluded)."""
     one, many = ids[:1], np.resize(ids, (256, ids.shape[1]))
-    model.predict_on_batch(one)
-    model.predict_on_batch(many)
+    run_one(one)
+    run_batch(many)
     lat = []
     for i in range(repeats):
         t = time.perf_counter()
-        model.predict_on_batch(ids[i % len(ids):][:1])
+        run_one(ids[i % len(ids):][:1])
         lat.append((time.perf_counter() - t) * 1000)
     t = time.perf_counter()
     for _ in range(3):
-        model.predict_on_batch(many)
+        run_batch(many)
     per_batch = (time.perf_counter() - t) / 3
     return {
         "latency_ms_b1": round(float(np.percentile(lat, 50)), 3),

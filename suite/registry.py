@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
-from suite.errors import KdsuiteError
+from kdsuite.errors import KdsuiteError
 
 T = TypeVar("T")
 

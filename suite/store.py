@@ -24,6 +24,14 @@ def key(**parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def text_hash(texts) -> str:
+    """A short content hash of a sequence of texts (order matters)."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(str(t).encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync it and rename it over `path`."""
@@ -75,12 +83,13 @@ def cached(path: str | os.PathLike, compute: Callable[[Path], None]) -> Path:
 
 
 def git_commit() -> str:
-    """The git commit of the kdsuite checkout ('+dirty' when its code has uncommitted changes), else the version."""
+    """The git commit of the kdsuite checkout ("+dirty" when its code has uncommitted changes), else the version:
+    provenance shown beside results, never part of a key."""
     import subprocess
 
-    import suite
+    import kdsuite
 
-    root = Path(suite.__file__).resolve().parent.parent
+    root = Path(kdsuite.__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -88,4 +97,4 @@ def git_commit() -> str:
                                 "teachers/*.py"], cwd=root, capture_output=True, text=True).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return f"kdsuite-{suite.__version__}"
+        return f"kdsuite-{kdsuite.__version__}"

@@ -1,5 +1,7 @@
-"""Teachers: one module per family, each a registered class that can `fit` on a dataset (when trainable) and
-return `logits(texts)` in the dataset's label order.
+"""Teachers: one module per family (`keras_hub`, `hf`, `sklearn`), each implementing `base.Teacher`, plus
+what turns a teacher into logits a student learns from: `runs` (fit once, export logits for every split),
+`logit_store` (cached and committed logits, checked against the data) and `transfer` (extra teacher-labelled
+text). Teachers never import the training engine.
 
 A teacher is named by a registered name (`minilm-l6`), by `FAMILY:SOURCE` (`keras-hub:hf://google/bert...`,
 `keras-hub:/path/to/preset`, `hf:/path/to/fine-tuned-classifier`), or lazily as `module:attr`/`file.py:attr`.
@@ -9,14 +11,12 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
+from kdsuite.errors import KdsuiteError
+from kdsuite.registry import Registry
 
-from suite.errors import KdsuiteError
-from suite.registry import Registry
-
-TEACHERS = Registry("teacher", "teachers")  # named teachers: factories (label_names, max_length) -> teacher
+TEACHERS = Registry("teacher", "kdsuite.teachers")  # named teachers: factories (label_names, max_length) -> teacher
 register_teacher = TEACHERS.register
-FAMILIES = Registry("teacher family", "teachers")  # families: classes (source, label_names, max_length)
+FAMILIES = Registry("teacher family", "kdsuite.teachers")  # families: classes (source, label_names, max_length)
 register_family = FAMILIES.register
 
 
@@ -25,7 +25,7 @@ def teacher_id(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")
 
 
-def make_teacher(spec: str, label_names: list[str], max_length: int):
+def make_teacher(spec: str, label_names: list[str], max_length: int) -> "Teacher":
     """Build the teacher named by `spec` for a dataset with `label_names`, truncating at `max_length` tokens."""
     family, sep, source = spec.partition(":")
     if sep and family in FAMILIES.names():
@@ -38,21 +38,3 @@ def make_teacher(spec: str, label_names: list[str], max_length: int):
     except KdsuiteError as exc:
         raise KdsuiteError(f"{exc}; or FAMILY:SOURCE with FAMILY in {', '.join(FAMILIES.names())}") from None
     return entry.target(label_names=label_names, max_length=max_length, name=spec, **entry.defaults)
-
-
-def batches_by_length(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None = None) -> list[np.ndarray]:
-    """Row indices in batches of similar length, so each batch can be trimmed to its longest row.
-
-    Without `rng`: sorted by length (inference). With `rng`: shuffled, sorted within chunks of 50 batches, and
-    the batches shuffled (training; the order changes every epoch).
-    """
-    lengths = np.asarray(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    perm, chunk, batches = rng.permutation(len(lengths)), 50 * batch_size, []
-    for start in range(0, len(perm), chunk):
-        part = perm[start:start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]

@@ -7,14 +7,14 @@ to the dataset's label order.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
-from suite.errors import KdsuiteError
-from suite.hub import hub_reachable
-from teachers import batches_by_length, register_family
+from kdsuite.errors import KdsuiteError
+from kdsuite.data.hub import hub_reachable
+from kdsuite.teachers import register_family
+from kdsuite.teachers.base import batches_by_length, median_ms
 
 
 def _load(source: str):
@@ -97,11 +97,6 @@ class HFTeacher:
         """Median milliseconds to classify one row padded to `max_length` (batch of 1, after warm-up)."""
         import torch
 
-        times = []
         with torch.inference_mode():
-            for i in range(min(rows, len(x["attention_mask"])) + 3):
-                row = {k: torch.from_numpy(v[i % len(v)][None]) for k, v in x.items()}
-                start = time.perf_counter()
-                self.model(**row)
-                times.append(time.perf_counter() - start)
-        return float(np.median(times[3:]) * 1000)
+            return median_ms(lambda i: self.model(**{k: torch.from_numpy(v[i % len(v)][None]) for k, v in x.items()}),
+                             min(rows, len(x["attention_mask"])))

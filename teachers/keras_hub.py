@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.errors import KdsuiteError
-from suite.store import write_json
-from teachers import batches_by_length, register_family, register_teacher
+from kdsuite.errors import KdsuiteError
+from kdsuite.store import write_json
+from kdsuite.teachers import register_family, register_teacher
+from kdsuite.teachers.base import batches_by_length, median_ms
 
 MINILM_PARAMS = 22_713_216  # backbone; the head adds 385 * num_classes
 
@@ -206,13 +207,8 @@ class KerasHubTeacher:
 
     def latency_ms(self, x: dict[str, np.ndarray], rows: int = 20) -> float:
         """Median milliseconds to classify one row padded to `max_length` (batch of 1, after warm-up)."""
-        times = []
-        for i in range(min(rows, len(x["padding_mask"])) + 3):
-            row = {k: v[i % len(v)][None] for k, v in x.items()}
-            start = time.perf_counter()
-            self.model.predict_on_batch(row)
-            times.append(time.perf_counter() - start)
-        return float(np.median(times[3:]) * 1000)
+        return median_ms(lambda i: self.model.predict_on_batch({k: v[i % len(v)][None] for k, v in x.items()}),
+                         min(rows, len(x["padding_mask"])))
 
 
 @register_teacher("minilm-l6", family="keras-hub", params=MINILM_PARAMS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from suite.errors import KdsuiteError
+from kdsuite.errors import KdsuiteError
 
 NLTK_PACKAGES = {"stopwords": "corpora/stopwords", "punkt_tab": "tokenizers/punkt_tab"}
 

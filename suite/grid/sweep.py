@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from suite import store
-from suite.runner import Cell, run_cells
+from kdsuite import store
+from kdsuite.config import Cell
+from kdsuite.grid.runner import run_cells
 
 
 def sweep_cells(dataset: str, fractions: list[float], students: list[str], teacher: str | None,

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from suite import logits as logits_store
-from suite.errors import KdsuiteError
-from suite.store import cache_root, git_commit, key, locked
-
-DEFAULT_MAX_LENGTH = 128  # for datasets without a registered default
-
+from kdsuite.teachers import logit_store as logits_store
+from kdsuite.data.datasets import default_length
+from kdsuite.errors import KdsuiteError
+from kdsuite.store import cache_root, git_commit, key, locked
 
 def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:
     """Every split (its first `rows[split]` texts) tokenised by `teacher`, cached in `workdir` unless the teacher
@@ -41,35 +39,36 @@ def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict
 
 def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, max_length: int | None = None,
                 train_fraction: float | None = None, max_train: int | None = None, batch_size: int = 32,
-                lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0, val_size: float = 0.1,
+                lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0, data_seed: int = 0,
+                val_size: float = 0.1,
                 unlabelled_rows: int | None = None, data_dir: str | None = None,
-                export_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
+                ship_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
     """Fine-tune `teacher` on `dataset` (subsampled train if asked), export logits for every full split, and
     return a JSON-able record: test metrics, params, latency, timings and where the logits are cached.
 
     `unlabelled_rows` caps the export of unlabelled splits (IMDb `unsup`) to their first N rows: enough for a
     transfer set `unsup:N`, at a fraction of the cost. The fine-tuned checkpoint does not depend on it.
 
-    `seed` and `val_size` also carve the data, as in every kdsuite command, so the logits match the splits
-    that `kdsuite distill --seed` sees.
-    `export_dir` also writes the compact float16 copy there (`teachers/logits` to ship it).
+    `seed` moves the fit (initialisation, batch order); `data_seed` and `val_size` carve the data, as in every
+    kdsuite command, so the logits match the splits that `kdsuite distill --data-seed` sees.
+    `ship_dir` also writes the compact float16 copy there (`teachers/logits` to ship it with kdsuite).
     """
-    from suite.backend import use_backend
+    from kdsuite.backend import use_backend
 
     use_backend("tensorflow")
-    from suite.data import load_dataset
-    from teachers import make_teacher, teacher_id
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers import make_teacher, teacher_id
 
     if epochs < 1 or batch_size < 1 or lr <= 0 or (max_length is not None and max_length < 4):
         raise KdsuiteError("--epochs and --batch-size must be positive, --learning-rate above 0, --max-length >= 4")
     if unlabelled_rows is not None and unlabelled_rows < 0:
         raise KdsuiteError(f"--unlabelled-rows must be >= 0, got {unlabelled_rows}")
-    full = load_dataset(dataset, data_dir, val_size=val_size, seed=seed)
+    full = load_dataset(dataset, data_dir, val_size=val_size, seed=data_seed)
     view = full
     if train_fraction is not None or max_train is not None:
-        view = load_dataset(dataset, data_dir, val_size=val_size, seed=seed, train_fraction=train_fraction,
+        view = load_dataset(dataset, data_dir, val_size=val_size, seed=data_seed, train_fraction=train_fraction,
                             max_train=max_train)
-    max_length = max_length or _default_max_length(full.name)
+    max_length = max_length or default_length(full.name)
     model = make_teacher(teacher, full.label_names, max_length)
     config = {"teacher": model.config()}
     options = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed)
@@ -90,30 +89,23 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
             meta = _run(model, teacher, full, view, config, export, folder, f"{full.name}-{run_key}", rows,
                         dict(options, seed=seed, verbose=verbose))
             meta["cached"] = False
-    if export_dir is not None:
-        compact = Path(export_dir) / f"{full.name}__{teacher_id(teacher)}.npz"
+    if ship_dir is not None:
+        compact = Path(ship_dir) / f"{full.name}__{teacher_id(teacher)}.npz"
         meta["compact"] = str(logits_store.save_compact(compact, _load(folder), meta))
     meta["cache"] = str(folder)
     return meta
 
 
-def _default_max_length(dataset: str) -> int:
-    from suite.data import DATASETS
-
-    spec = DATASETS.get(dataset)
-    return spec.max_length if spec else DEFAULT_MAX_LENGTH
-
-
 def finetuned_teacher(ds, teacher: str):
     """`teacher` as fitted on `ds` by a cached `kdsuite teacher` run on this machine (its best checkpoint); a
     teacher that is not trained here (an `hf` classifier) as it is."""
-    from suite.logits import teacher_record
-    from teachers import make_teacher
+    from kdsuite.teachers.logit_store import teacher_record
+    from kdsuite.teachers import make_teacher
 
     record = teacher_record(teacher, ds)
     meta_path = Path(record["logits"]).with_name("meta.json")
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    max_length = meta.get("config", {}).get("teacher", {}).get("max_length") or _default_max_length(ds.name)
+    max_length = meta.get("config", {}).get("teacher", {}).get("max_length") or default_length(ds.name)
     model = make_teacher(teacher, ds.label_names, max_length)
     if model.trainable and not (meta and model.restore(Path(meta["workdir"]))):
         raise KdsuiteError(f"this needs {teacher}'s fine-tuned checkpoint for {ds.name}; "
@@ -128,8 +120,8 @@ def _load(folder: Path) -> dict[str, np.ndarray]:
 
 def _run(model, teacher: str, full, view, config: dict, export: dict, folder: Path, fit_name: str, rows: dict[str, int],
          fit_args: dict) -> dict:
-    from suite.metrics import classification_metrics
-    from teachers import teacher_id
+    from kdsuite.metrics import classification_metrics
+    from kdsuite.teachers import teacher_id
 
     workdir = cache_root() / "teachers" / teacher_id(teacher) / fit_name
     workdir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +142,7 @@ def _run(model, teacher: str, full, view, config: dict, export: dict, folder: Pa
         if fit_args["verbose"]:
             print(f"{teacher}: logits for {split} ({rows[split]} rows)", file=sys.stderr, flush=True)
         logits[split] = model.predict(enc[split])
-    timings["export_s"] = round(time.perf_counter() - start, 1)
+    timings["logits_s"] = round(time.perf_counter() - start, 1)
     metrics = {split: classification_metrics(full.splits[split].labels, logits[split].argmax(1), full.label_names)
                for split in ("validation", "test")}
     meta = {

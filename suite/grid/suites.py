@@ -7,17 +7,14 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from suite.backend import BACKENDS
-from suite.errors import KdsuiteError
-from suite.export import FORMATS as EXPORT_FORMATS
-from suite.train import TrainConfig
+from kdsuite.backend import BACKENDS
+from kdsuite.config import BASELINES, KINDS, TFLITE_FORMATS, TrainConfig
+from kdsuite.errors import KdsuiteError
 
-PRESETS = Path(__file__).resolve().parent / "suites"
-BASELINES = ("tfidf-logreg",)
-KINDS = ("scratch", "kd", "kd+transfer")
-TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig) if f.name not in ("student", "seed", "transfer")}
+PRESETS = Path(__file__).resolve().parent / "presets"
+TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig)}
 DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
-             "transfer": "str", "students": "list"}
+             "transfer": "str", "data_seed": "int", "students": "list"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,7 @@ class Suite:
     extra_seeds: dict = field(default_factory=dict)  # students, seeds: extra cells on the suite's backends
     transfer_students: tuple[str, ...] = ()  # students that get kd+transfer cells (default: all)
     nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
-    exports: tuple[str, ...] = ()  # TFLite formats for each dataset's best run of each student (suite/export.py)
+    exports: tuple[str, ...] = ()  # TFLite formats for each dataset's best run of each student (report/tflite.py)
 
 
 def _type_ok(value, kind: str) -> bool:
@@ -112,7 +109,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
               for name, opts in _table(where, raw, "data").items()},
         nested=tuple(tuple(p) for p in nested),
         transfer_students=_str_list(f"{where}: transfer_students", raw.get("transfer_students", []), empty_ok=True),
-        exports=_str_list(f"{where}: exports", raw.get("exports", []), EXPORT_FORMATS, empty_ok=True),
+        exports=_str_list(f"{where}: exports", raw.get("exports", []), TFLITE_FORMATS, empty_ok=True),
         backend_comparison=comparison and {
             "students": _str_list(f"{where}: [backend_comparison] students", comparison.get("students", [])),
             "backends": _str_list(f"{where}: [backend_comparison] backends",
@@ -137,7 +134,7 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         if "students" in opts:
             _str_list(f"{where}: [data.{name}] students", opts["students"])
         if "transfer" in opts:
-            from suite.transfer import parse_spec
+            from kdsuite.teachers.transfer import parse_spec
 
             try:
                 parse_spec(opts["transfer"])

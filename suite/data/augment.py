@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from suite.preprocess import ensure_nltk
+from kdsuite.data.preprocess import ensure_nltk
 
 MASK = "[UNK]"  # BERT's unknown token for the teacher; an out-of-vocabulary word for the students
 METHODS = ("tang", "eda")
@@ -66,7 +66,7 @@ def augment(texts, method: str = "tang", copies: int = 1, seed: int = 0, p_mask:
     ensure_nltk("wordnet")
     stop = frozenset()
     if method == "eda":
-        from suite.preprocess import stopwords
+        from kdsuite.data.preprocess import stopwords
 
         stop = stopwords()
     rng = np.random.default_rng(seed)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from suite import store
-from suite.data import TextDataset
+from kdsuite import store
+from kdsuite.data.datasets import TextDataset
 
 STANDARDIZE = "lower_and_strip_punctuation"
 
@@ -29,7 +29,7 @@ def tokenize(ds: TextDataset, vocab_size: int, seq_len: int, extra: dict[str, np
     """Ids for every split of `ds` (and any `extra` named text arrays), cached by content."""
     extra = extra or {}
     texts = {name: split.texts for name, split in ds.splits.items()} | extra
-    extra_hash = store.key(**{name: store.key(t=list(map(str, arr))) for name, arr in extra.items()})
+    extra_hash = store.key(**{name: store.text_hash(arr) for name, arr in extra.items()})
     cache_key = store.key(data=ds.view_fingerprint, vocab=vocab_size, seq_len=seq_len, std=STANDARDIZE,
                           extra=extra_hash)
     path = store.cache_root() / "tokens" / f"{ds.name}-{cache_key}.npz"

@@ -2,7 +2,7 @@
 evaluated on the test split with the TFLite interpreter, so the leaderboard shows what conversion and
 quantisation cost in accuracy, size and latency.
 
-`python -m suite.export DIR [FORMAT,...]` exports, per dataset and student, the TensorFlow run with the best
+`python -m kdsuite.report.tflite DIR [FORMAT,...]` exports, per dataset and student, the TensorFlow run with the best
 validation accuracy from `DIR/results`, and writes one record per format to `DIR/exports/` (skipping records
 already there). Recurrent students (BiLSTM) do not lower to TFLite builtin ops; they are recorded as
 unsupported rather than shipped with the Flex delegate.
@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from suite import store
+from kdsuite import store
+from kdsuite.config import STUDENT_KINDS, TFLITE_FORMATS
 
-FORMATS = ("tflite", "tflite-dr")
-STUDENT_KINDS = ("scratch", "kd", "kd+transfer", "nested")
 
 
 def convert(model, fmt: str) -> bytes:
@@ -69,35 +68,15 @@ def tflite_predict(content: bytes, ids: np.ndarray, batch: int = 256) -> np.ndar
     return np.concatenate(parts)
 
 
-def tflite_speed(content: bytes, ids: np.ndarray, repeats: int = 50) -> dict:
-    """Latency at batch 1 (p50/p95, ms) and throughput at batch 256 (rows/s), like `suite.metrics.inference_speed`:
-    interpreters built and warmed up before timing."""
-    one, many = _runner(content, 1, ids.shape[1]), _runner(content, 256, ids.shape[1])
-    full = np.resize(ids, (256, ids.shape[1]))
-    one(ids[:1])
-    many(full)
-    lat = []
-    for i in range(repeats):
-        row = ids[i % len(ids)][None]
-        t = time.perf_counter()
-        one(row)
-        lat.append((time.perf_counter() - t) * 1000)
-    t = time.perf_counter()
-    for _ in range(3):
-        many(full)
-    return {"latency_ms_b1": round(float(np.percentile(lat, 50)), 3),
-            "latency_ms_b1_p95": round(float(np.percentile(lat, 95)), 3),
-            "throughput_b256": round(3 * 256 / (time.perf_counter() - t), 1)}
-
-
-def test_ids(record: dict, data_dir: str | None) -> tuple[np.ndarray, object]:
-    """The test split of `record`'s dataset as ids of the run's own vocabulary (saved beside the model)."""
+def record_test_ids(record: dict, data_dir: str | None) -> tuple[np.ndarray, object]:
+    """The test split of `record`'s cell as ids of the run's own vocabulary (saved beside the model)."""
     import keras
 
-    from suite.data import load_dataset
-    from suite.tokens import STANDARDIZE
+    from kdsuite.config import Cell
+    from kdsuite.engine.cell import load_cell_data
+    from kdsuite.engine.tokens import STANDARDIZE
 
-    ds = load_dataset(record.get("cell", {}).get("dataset", record["dataset"]), data_dir, seed=0)
+    ds = load_cell_data(Cell.from_dict(record["cell"]), data_dir)
     vocabulary = (Path(record["run_dir"]) / "vocabulary.txt").read_text().split("\n")[:-1]
     vectorizer = keras.layers.TextVectorization(vocabulary=vocabulary[2:], standardize=STANDARDIZE,
                                                 output_sequence_length=record["config"]["seq_len"])
@@ -108,7 +87,7 @@ def export_record(record: dict, fmt: str, data_dir: str | None) -> dict:
     """Convert the student of a finished result to `fmt`, evaluate it, and describe it as a leaderboard row."""
     import keras
 
-    from suite.metrics import classification_metrics
+    from kdsuite.metrics import classification_metrics, inference_speed
 
     run_dir = Path(record["run_dir"])
     base = {k: record.get(k) for k in ("dataset", "family", "kind", "teacher", "seed", "config", "param_count",
@@ -125,11 +104,12 @@ def export_record(record: dict, fmt: str, data_dir: str | None) -> dict:
     path = run_dir / f"student.{fmt}.tflite"
     with store.atomic_path(path) as tmp:
         Path(tmp).write_bytes(content)
-    ids, ds = test_ids(record, data_dir)
+    ids, ds = record_test_ids(record, data_dir)
     logits = tflite_predict(content, ids)
     return base | {"status": "ok", "path": str(path), "disk_bytes": len(content),
                    "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
-                   "speed": tflite_speed(content, ids)}
+                   "speed": inference_speed(_runner(content, 1, ids.shape[1]), _runner(content, 256, ids.shape[1]), ids,
+                                            repeats=50)}
 
 
 def deployable(records: list[dict]) -> list[dict]:
@@ -144,9 +124,9 @@ def deployable(records: list[dict]) -> list[dict]:
     return [best[k] for k in sorted(best)]
 
 
-def export_dir(out: Path, formats=FORMATS, data_dir: str | None = None, log=print) -> list[dict]:
+def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> list[dict]:
     """Export the deployable students of `out/results` to each format; records in `out/exports/`."""
-    from suite.report import load_records
+    from kdsuite.report.leaderboard import load_records
 
     ok, _ = load_records(Path(out) / "results")
     sources = deployable(ok)
@@ -170,17 +150,27 @@ def export_dir(out: Path, formats=FORMATS, data_dir: str | None = None, log=prin
     return records
 
 
-if __name__ == "__main__":  # python -m suite.export DIR [FORMAT,...] [DATA_DIR]
+def export_on_tensorflow(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> None:
+    """`export_dir` in a TensorFlow process of its own (the caller may hold another backend)."""
+    from kdsuite.backend import run_module
+
+    proc = run_module("kdsuite.report.tflite", "tensorflow", str(out), ",".join(formats), data_dir or "")
+    for line in proc.stderr.splitlines():
+        if line.startswith("export "):
+            log(line)
+
+
+if __name__ == "__main__":  # python -m kdsuite.report.tflite DIR [FORMAT,...] [DATA_DIR]
     import sys
 
-    from suite.backend import use_backend
+    from kdsuite.backend import use_backend
 
-    from suite.errors import KdsuiteError
+    from kdsuite.errors import KdsuiteError
 
     use_backend("tensorflow")
     args = sys.argv[1:]
     try:
-        export_dir(Path(args[0]), args[1].split(",") if len(args) > 1 else FORMATS, (args[2:] or [""])[0] or None,
+        export_dir(Path(args[0]), args[1].split(",") if len(args) > 1 else TFLITE_FORMATS, (args[2:] or [""])[0] or None,
                    log=lambda m: print(m, file=sys.stderr, flush=True))
     except KdsuiteError as exc:
         sys.exit(f"kdsuite: error: {exc}")

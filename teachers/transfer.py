@@ -12,18 +12,17 @@ the fine-tuned teacher's checkpoint and cached (and may be committed beside the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from suite import store
-from suite.augment import METHODS, augment
-from suite.data import TextDataset
-from suite.errors import KdsuiteError
+from kdsuite import store
+from kdsuite.data.augment import METHODS, augment
+from kdsuite.data.datasets import TextDataset
+from kdsuite.errors import KdsuiteError
+from kdsuite.teachers.logit_store import COMMITTED
 
-COMMITTED = Path(__file__).resolve().parent.parent / "teachers" / "logits"
 
 
 def parse_spec(spec: str) -> tuple[str, int | None]:
@@ -33,16 +32,9 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
     return kind, int(n) if n else None
 
 
-def text_hash(texts) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(str(t).encode() + b"\0")
-    return h.hexdigest()[:16]
-
-
 def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(texts, teacher logits) of the transfer set `spec` for `ds`."""
-    from suite.logits import load_teacher_logits
+    from kdsuite.teachers.logit_store import load_teacher_logits
 
     kind, n = parse_spec(spec)
     if kind == "unsup":
@@ -64,16 +56,16 @@ def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tup
 
 
 def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:
-    from teachers import teacher_id
+    from kdsuite.teachers import teacher_id
 
     return COMMITTED / f"{ds.name}__{teacher_id(teacher)}__{spec.replace(':', '')}-s{seed}.npz"
 
 
 def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts: np.ndarray) -> np.ndarray:
     """Teacher logits for augmented `texts`: committed copy, else cache, else the teacher's checkpoint."""
-    from teachers import teacher_id
+    from kdsuite.teachers import teacher_id
 
-    th = text_hash(texts)
+    th = store.text_hash(texts)
     committed = _committed_path(ds, teacher, spec, seed)
     if committed.is_file():
         meta = json.loads(committed.with_suffix(".json").read_text())
@@ -93,20 +85,7 @@ def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
 
 def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:
     """Run the fine-tuned teacher (best checkpoint of its cached run on `ds`) on new texts."""
-    from suite.teaching import finetuned_teacher
+    from kdsuite.teachers.runs import finetuned_teacher
 
     model = finetuned_teacher(ds, teacher)
     return model.predict(model.encode(texts))
-
-
-def commit_augmented(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> Path:
-    """Write a compact float16 copy of an augmented set's logits (with its text hash) to teachers/logits/."""
-    texts, logits = transfer_set(ds, teacher, spec, seed)
-    path = _committed_path(ds, teacher, spec, seed)
-    with store.atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, logits=logits.astype(np.float16))
-    store.write_json(path.with_suffix(".json"), {"teacher": teacher, "dataset": ds.name, "spec": spec, "seed": seed,
-                                                "base_fingerprint": ds.base_fingerprint, "rows": len(texts),
-                                                "text_hash": text_hash(texts)})
-    return path

@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from suite.errors import KdsuiteError
+from kdsuite import store
+from kdsuite.errors import KdsuiteError
 
 UNLABELLED = -1
+DEFAULT_LENGTH = 64  # tokens per text for datasets without a registered default (user data)
 FILE_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
 
 
@@ -32,7 +35,7 @@ class DatasetSpec:
     hub_config: str | None = None
     text_fields: tuple[str, ...] = ("text",)  # joined with ". " when several (Amazon: title, content)
     unlabelled_splits: tuple[str, ...] = ()
-    max_length: int = 64  # default student/teacher sequence length in tokens
+    max_length: int = DEFAULT_LENGTH  # default student/teacher sequence length in tokens
     note: str = ""
 
 
@@ -58,6 +61,12 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
     )
 }
+
+
+def default_length(dataset: str) -> int:
+    """Tokens per text that students and teachers read on `dataset` unless told otherwise."""
+    spec = DATASETS.get(dataset)
+    return spec.max_length if spec else DEFAULT_LENGTH
 
 
 @dataclass
@@ -87,7 +96,7 @@ class TextDataset:
     def base_fingerprint(self) -> str:
         """Hash of the splits before subsampling: content plus carving; keys teacher logits."""
         base = {k: v for k, v in self.recipe.items() if k not in ("train_fraction", "max_train", "subsample_seed")}
-        return _hash_json({"data": self.fingerprint, "recipe": base})
+        return store.key(data=self.fingerprint, recipe=base)
 
     @property
     def num_classes(self) -> int:
@@ -96,7 +105,7 @@ class TextDataset:
     @property
     def view_fingerprint(self) -> str:
         """Hash of the data as used: content fingerprint plus carving/subsampling recipe."""
-        return _hash_json({"data": self.fingerprint, "recipe": self.recipe})
+        return store.key(data=self.fingerprint, recipe=self.recipe)
 
     def summary(self) -> dict:
         return {
@@ -108,6 +117,7 @@ class TextDataset:
             "splits": {
                 name: {
                     "rows": len(split),
+                    "empty_rows": count_without_tokens(split.texts),
                     "labels": {
                         ("unlabelled" if k == UNLABELLED else self.label_names[k]): int(v)
                         for k, v in zip(*np.unique(split.labels, return_counts=True))
@@ -118,8 +128,21 @@ class TextDataset:
         }
 
 
-def _hash_json(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+# keras TextVectorization("lower_and_strip_punctuation") deletes these characters, then splits on ASCII whitespace
+_NOTHING_BUT_PUNCTUATION = re.compile(r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~' \t\n\v\f\r]*""")
+
+
+def no_tokens(text: str) -> bool:
+    """True when the students' standardisation leaves no token of `text`: lower-casing, stripping the punctuation
+    `[!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~']` and splitting on whitespace gives nothing (`. . .`, `--`, ``). Such a row
+    becomes all padding ids. Lower-casing cannot turn a letter into punctuation, so the text is simply made of
+    those characters and ASCII whitespace (TextVectorization's split ignores Unicode spaces: they are tokens)."""
+    return _NOTHING_BUT_PUNCTUATION.fullmatch(str(text)) is not None
+
+
+def count_without_tokens(texts) -> int:
+    """How many of `texts` standardise to no token (see `no_tokens`)."""
+    return sum(map(no_tokens, texts))
 
 
 def content_hash(splits: dict[str, Split], label_names: list[str]) -> str:
@@ -280,7 +303,7 @@ def _info_label_names(folder: Path) -> list[str] | None:
 
 
 def _load_hub(spec: DatasetSpec) -> dict[str, Split]:
-    from suite.hub import hub_reachable, offline_mode
+    from kdsuite.data.hub import hub_reachable, offline_mode
 
     hint = (f"offline, point --data-dir or KDSUITE_DATA_DIR at a folder holding {spec.name}/<split>.parquet, "
             f"or set HF_HUB_OFFLINE=1 to use the Hugging Face cache")

@@ -32,17 +32,16 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
     """Distil each student both ways on the first `rows` stratified training rows; times and test accuracy."""
     import keras
 
-    from students import build_student
-    from suite.backend import seed_everything
-    from suite.data import DATASETS, load_dataset
-    from suite.distill import Distiller
-    from suite.metrics import classification_metrics
-    from suite.teaching import finetuned_teacher
-    from suite.tokens import tokenize
+    from kdsuite.students import build_student
+    from kdsuite.backend import seed_everything
+    from kdsuite.data.datasets import default_length, load_dataset
+    from kdsuite.engine.loss import Distiller
+    from kdsuite.metrics import classification_metrics
+    from kdsuite.teachers.runs import finetuned_teacher
+    from kdsuite.engine.tokens import tokenize
 
     ds = load_dataset(dataset, data_dir, seed=seed, max_train=rows)
-    spec = DATASETS.get(ds.name)
-    seq_len = spec.max_length if spec else 64
+    seq_len = default_length(ds.name)
     ids = tokenize(ds, 5000, seq_len).ids
     labels, test_labels = ds.splits["train"].labels.astype("int32"), ds.splits["test"].labels
     model = finetuned_teacher(ds, teacher)
@@ -97,11 +96,11 @@ def compare(dataset: str, students=("mlp", "cnn", "bilstm"), teacher: str = "min
             "speedup_with_export": round(online_total / (cached_total + export_s), 1)}
 
 
-if __name__ == "__main__":  # python -m suite.kd_speed DATASET STUDENTS ROWS EPOCHS: one JSON object on stdout
+if __name__ == "__main__":  # python -m kdsuite.report.kd_speed DATASET STUDENTS ROWS EPOCHS: one JSON object on stdout
     import json
     import sys
 
-    from suite.backend import use_backend
+    from kdsuite.backend import use_backend
 
     use_backend("tensorflow")
     dataset, students, rows, epochs = sys.argv[1:5]

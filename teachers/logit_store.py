@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.errors import KdsuiteError
-from suite.store import atomic_path, cache_root, write_json
-from teachers import teacher_id
+from kdsuite.errors import KdsuiteError
+from kdsuite.store import atomic_path, cache_root, write_json
+from kdsuite.teachers import teacher_id
 
-COMMITTED = Path(__file__).resolve().parent.parent / "teachers" / "logits"
+COMMITTED = Path(__file__).resolve().parent / "logits"  # compact copies shipped with kdsuite
 
 
 def cache_dir(teacher: str, dataset: str, key: str) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite import store
+from kdsuite import store
 
 BACKEND_ORDER = {"tensorflow": 0, "jax": 1, "torch": 2, None: -1}
 CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_count", "disk_bytes",

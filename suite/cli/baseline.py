@@ -1,0 +1,21 @@
+"""`kdsuite baseline DATASET`: the tuned TF-IDF + logistic regression row, run as a baseline cell."""
+
+from __future__ import annotations
+
+from kdsuite.cli.common import data_args, data_options, print_model_result
+
+
+def add(sub) -> None:
+    p = sub.add_parser("baseline", help="TF-IDF + logistic regression, tuned on validation")
+    data_args(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the logistic regression's solver")
+    p.add_argument("--out", default="runs", help="results store (default runs)")
+    p.set_defaults(run=run, show=print_model_result)
+
+
+def run(args) -> dict:
+    from kdsuite.config import Cell
+    from kdsuite.engine.cell import run as run_cell
+
+    cell = Cell(args.dataset, "tfidf-logreg", "baseline", args.seed, data=data_options(args))
+    return run_cell(cell, args.out, args.data_dir)

@@ -1,0 +1,46 @@
+"""`kdsuite run SUITE`: run a suite's grid of cells (skipping finished ones), its TFLite exports, and write its
+leaderboard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kdsuite.cli.common import print_summary
+
+
+def add(sub) -> None:
+    p = sub.add_parser("run", help="run a suite (grid of cells) and write its leaderboard")
+    p.add_argument("suite", nargs="?", default="quick", help="preset (quick, cpu, full, imdb-tfidf) or a .toml file")
+    p.add_argument("--out", help="results, models and reports folder (default runs/<suite>)")
+    p.add_argument("--datasets", help="run only the cells of these datasets (comma-separated)")
+    p.add_argument("--seeds", help="run only the cells of these seeds, e.g. 1,2 (another process may run the rest)")
+    p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run, show=print_summary)
+
+
+def run(args) -> dict:
+    from kdsuite.grid.runner import expand, run_cells
+    from kdsuite.grid.suites import load_suite
+    from kdsuite.report.leaderboard import write_report
+    from kdsuite.report.tflite import export_on_tensorflow
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    suite = load_suite(args.suite)
+    out = Path(args.out or Path("runs") / suite.name)
+    cells = expand(suite)
+    if args.datasets:
+        cells = [c for c in cells if c.dataset in args.datasets.split(",")]
+    if args.seeds:
+        cells = [c for c in cells if str(c.seed) in args.seeds.split(",")]
+    log(f"suite {suite.name}: {len(cells)} cells -> {out}")
+    records = run_cells(cells, out, args.data_dir, suite.name, log=log)
+    if suite.exports:
+        export_on_tensorflow(out, suite.exports, args.data_dir, log=log)
+    report = write_report(out / "results", out)
+    failed = [r for r in records if r["status"] != "ok"]
+    return {"suite": suite.name, "cells": len(cells), "failed": len(failed), "report": report,
+            "leaderboard": str(out / "leaderboard.md")}

@@ -1,0 +1,31 @@
+"""`kdsuite teacher DATASET --teacher T`: fit a teacher once and cache its logits for every split."""
+
+from __future__ import annotations
+
+from kdsuite.cli.common import data_args, print_model_result
+
+
+def add(sub) -> None:
+    p = sub.add_parser("teacher", help="fit a teacher (fine-tune a transformer on TensorFlow, or tune TF-IDF) "
+                                       "and cache its logits for every split")
+    data_args(p)
+    p.add_argument("--teacher", default="minilm-l6",
+                   help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fit (the data: --data-seed)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--unlabelled-rows", type=int,
+                   help="compute logits for only the first N rows of unlabelled splits (IMDb unsup)")
+    p.add_argument("--ship", help="also write compact float16 logits here (teachers/logits ships them with kdsuite)")
+    p.set_defaults(run=run, show=print_model_result)
+
+
+def run(args) -> dict:
+    from kdsuite.teachers.runs import run_teacher
+
+    return run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
+                       train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
+                       lr=args.learning_rate, seed=args.seed, data_seed=args.data_seed, val_size=args.val_size,
+                       unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship)

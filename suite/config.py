@@ -1,0 +1,106 @@
+"""What a cell is: the student training options (`TrainConfig`), the grid's vocabulary (kinds, baselines,
+TFLite formats) and `Cell`, the one spec that both `kdsuite distill` and a suite's grid run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from kdsuite.errors import KdsuiteError
+
+KINDS = ("scratch", "kd", "kd+transfer")  # student kinds a suite may ask for; "nested" comes from `nested = [...]`
+STUDENT_KINDS = (*KINDS, "nested")
+BASELINES = ("tfidf-logreg",)
+TFLITE_FORMATS = ("tflite", "tflite-dr")  # float32, dynamic-range int8 weights
+LOSSES = ("kl", "ce+kl", "mse", "ce")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a student is fitted; `loss` 'ce' means labels only (the scratch twin)."""
+
+    loss: str = "kl"  # kl | ce+kl | mse | ce
+    temperature: float = 1.0
+    alpha: float = 0.5  # weight of the hard-label CE in ce+kl
+    epochs: int = 50
+    patience: int = 5
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    vocab_size: int = 5000
+
+    def validate(self) -> "TrainConfig":
+        if self.loss not in LOSSES:
+            raise KdsuiteError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.temperature <= 0:
+            raise KdsuiteError(f"--temperature must be > 0, got {self.temperature}")
+        if not 0 <= self.alpha <= 1:
+            raise KdsuiteError(f"--alpha must be in [0, 1], got {self.alpha}")
+        for name in ("epochs", "batch_size", "vocab_size"):
+            if getattr(self, name) < 1:
+                raise KdsuiteError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.patience < 0 or self.learning_rate <= 0:
+            raise KdsuiteError("--patience must be >= 0 and --learning-rate > 0")
+        return self
+
+
+TRAIN_DEFAULTS = asdict(TrainConfig())
+KD_ONLY = ("loss", "temperature", "alpha")  # options a scratch cell does not use
+# per-dataset options: how the data is carved and read (seq_len: tokens per text; transfer: extra KD text)
+DATA_DEFAULTS = {"val_size": 0.1, "data_seed": 0, "train_fraction": None, "max_train": None, "seq_len": None,
+                 "transfer": ""}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One result of the grid: a model of some kind trained (or read) on a dataset view with a seed.
+
+    `seed` moves weight initialisation and batch order; `data["data_seed"]` moves how validation/test are carved,
+    how train is subsampled and how augmented transfer text is drawn, so every seed of a grid sees the same data.
+    `train` and `data` hold only values that differ from the defaults, so the same cell has one spelling
+    whether it comes from a suite file or from `kdsuite distill` flags.
+    """
+
+    dataset: str
+    model: str  # tfidf-logreg | a teacher | a student
+    kind: str  # baseline | teacher | scratch | kd | kd+transfer | nested
+    seed: int = 0
+    backend: str | None = None  # None: no Keras in this cell
+    teacher: str | None = None  # a teacher name, "logits:FILE.npz", or "student:NAME" (that student's kd cell)
+    train: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        train = {k: v for k, v in self.train.items() if TRAIN_DEFAULTS.get(k, object()) != v}
+        if self.kind == "scratch":
+            train = {k: v for k, v in train.items() if k not in KD_ONLY}
+        data = {k: v for k, v in self.data.items() if DATA_DEFAULTS.get(k, object()) != v}
+        object.__setattr__(self, "train", dict(sorted(train.items())))
+        object.__setattr__(self, "data", dict(sorted(data.items())))
+
+    @property
+    def label(self) -> str:
+        return " ".join(str(p) for p in (self.dataset, self.model, self.kind, self.backend or "-", f"seed {self.seed}"))
+
+    @property
+    def student(self) -> bool:
+        return self.kind in STUDENT_KINDS
+
+    def train_config(self) -> TrainConfig:
+        options = dict(self.train) | ({"loss": "ce"} if self.kind == "scratch" else {})
+        unknown = set(options) - set(TRAIN_DEFAULTS)
+        if unknown:
+            raise KdsuiteError(f"unknown training option {sorted(unknown)[0]!r} (known: {', '.join(TRAIN_DEFAULTS)})")
+        if self.kind != "scratch" and options.get("loss") == "ce":
+            raise KdsuiteError(f"a {self.kind} cell needs a KD loss, not 'ce' (use kind 'scratch' to train on labels)")
+        return TrainConfig(**options).validate()
+
+    def option(self, name: str):
+        """A data option of this cell, its default when unset."""
+        return self.data.get(name, DATA_DEFAULTS[name])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Cell":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

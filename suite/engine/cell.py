@@ -1,0 +1,151 @@
+"""The one way into training and evaluation: `run(cell, out)` computes a cell's result once and stores it as
+`out/results/<key>.json`, its models under `out/models/<key>/`. `kdsuite distill` calls it in-process; a suite's
+grid calls it in a process per cell (`python -m kdsuite.engine.cell SPEC.json`, the Keras backend is fixed at
+import). The key follows the cell's spec, its data and its own code (`engine/keys.py`), so a rerun returns the
+stored record and any change to what computes it makes a new one. Records are written atomically."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kdsuite import store
+from kdsuite.config import Cell
+from kdsuite.data.datasets import TextDataset, default_length, load_dataset
+from kdsuite.engine.keys import cell_key
+from kdsuite.errors import KdsuiteError
+
+
+def load_cell_data(cell: Cell, data_dir: str | None) -> TextDataset:
+    """The dataset view a cell reads: carved and subsampled by its data options and data seed."""
+    return load_dataset(cell.dataset, data_dir, val_size=cell.option("val_size"), seed=cell.option("data_seed"),
+                        train_fraction=cell.option("train_fraction"), max_train=cell.option("max_train"))
+
+
+def result_path(out: Path, key: str) -> Path:
+    return Path(out) / "results" / f"{key}.json"
+
+
+def stored(out: Path, key: str) -> dict | None:
+    """The finished record of `key` in the store at `out`, if any."""
+    path = result_path(out, key)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("status") == "ok" else None
+
+
+def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "", verbose: int = 2) -> dict:
+    """The record of `cell` in the store at `out`: the stored one when finished, else computed and stored."""
+    out = Path(out)
+    ds = load_cell_data(cell, data_dir)
+    key, code = cell_key(cell, ds.fingerprint)
+    done = stored(out, key)
+    if done is not None:
+        return done
+    t0 = time.perf_counter()
+    fields = _compute(cell, ds, out, key, data_dir, verbose)
+    record = {
+        "status": "ok", "cell": cell.to_dict(), "cell_key": key, "code_version": code, "suite": suite,
+        "dataset": ds.name, "model": cell.model if cell.kind != "teacher" else fields.get("model", cell.model),
+        "kind": cell.kind, "seed": cell.seed, "backend": cell.backend, "teacher": cell.teacher,
+        "data_source": ds.source, "data_fingerprint": ds.fingerprint, "data_view": ds.view_fingerprint,
+        "data_recipe": ds.recipe, "train_rows": len(ds.splits["train"]), "commit": store.git_commit(),
+    } | fields
+    record["wall_s"] = round(time.perf_counter() - t0, 1)
+    store.write_json(result_path(out, key), record)
+    return record
+
+
+def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | None, verbose: int) -> dict:
+    if cell.kind == "baseline":
+        from kdsuite.teachers.sklearn import run_baseline
+
+        return run_baseline(ds, seed=cell.seed)
+    if cell.kind == "teacher":
+        return _teacher(cell, ds, data_dir)
+
+    from kdsuite.backend import use_backend
+
+    use_backend(cell.backend)
+    from kdsuite.engine.fit import train_student
+
+    cfg = cell.train_config()
+    transfer = None
+    if cell.kind == "kd+transfer":
+        from kdsuite.teachers.transfer import transfer_set
+
+        if not cell.option("transfer"):
+            raise KdsuiteError(f"{cell.label}: kind 'kd+transfer' needs a transfer set (data option 'transfer')")
+        transfer = transfer_set(ds, cell.teacher, cell.option("transfer"), seed=cell.option("data_seed"))
+    elif cell.option("transfer"):
+        raise KdsuiteError(f"{cell.label}: a transfer set is only used by kind 'kd+transfer'")
+    teacher = _teacher_logits(cell, ds, out) if cell.kind != "scratch" else None
+    hparams = {"model": cell.model, "kind": cell.kind, "teacher": cell.teacher or ""}
+    seq_len = cell.option("seq_len") or default_length(ds.name)
+    return train_student(ds, cell.model, cfg, seq_len, cell.seed, teacher, out / "models" / key, hparams,
+                         verbose=verbose, transfer=transfer)
+
+
+def _teacher(cell: Cell, ds: TextDataset, data_dir: str | None) -> dict:
+    """A teacher's row from its stored logits' metadata; fine-tuned first when the suite asks (`fine_tune`)."""
+    from kdsuite.teachers.logit_store import teacher_record
+
+    try:
+        return teacher_record(cell.model, ds)
+    except KdsuiteError:
+        if not cell.train.get("fine_tune"):  # fine-tuning takes hours on a CPU: only when the suite asks
+            raise
+    from kdsuite.teachers.runs import run_teacher
+
+    run_teacher(cell.dataset, cell.model, data_dir=data_dir, verbose=2, val_size=cell.option("val_size"),
+                seed=cell.option("data_seed"))
+    return teacher_record(cell.model, ds)
+
+
+def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndarray]:
+    """Teacher logits aligned with `ds` (train rows follow any subsampling) for a KD cell's `teacher`:
+    a teacher name (cached or committed logits), `logits:FILE.npz`, or `student:NAME` (that student's kd cell)."""
+    from kdsuite.teachers import logit_store
+
+    if not cell.teacher:
+        raise KdsuiteError(f"{cell.label}: a {cell.kind} cell needs a teacher")
+    if cell.teacher.startswith("logits:"):
+        full = logit_store.load_logits_file(cell.teacher.removeprefix("logits:"), ds)
+    elif cell.teacher.startswith("student:"):
+        full = logit_store.load_logits_file(_student_logits(cell, out), ds)
+    else:
+        full = logit_store.load_teacher_logits(cell.teacher, ds)
+    return full | {"train": full["train"][ds.train_index]}
+
+
+def _student_logits(cell: Cell, out: Path) -> Path:
+    """The logits file of the finished kd cell of the student named in `cell.teacher` ("student:NAME")."""
+    source = cell.teacher.removeprefix("student:")
+    for path in sorted((out / "results").glob("[!.]*.json")):
+        r = json.loads(path.read_text())
+        c = r.get("cell", {})
+        if (r.get("status") == "ok" and c.get("model") == source and c.get("kind") == "kd"
+                and (c.get("dataset"), c.get("backend"), c.get("seed"), c.get("data"))
+                == (cell.dataset, cell.backend, cell.seed, cell.data)):
+            return Path(r["run_dir"]) / "logits.npz"
+    raise KdsuiteError(f"nested: no finished kd cell of {source!r} to learn from ({cell.dataset}, seed {cell.seed})")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kdsuite.engine.cell SPEC.json`: run the cell the spec names into the store it names."""
+    spec = json.loads(Path(argv[0]).read_text())
+    try:
+        run(Cell.from_dict(spec["cell"]), spec["out"], spec.get("data_dir"), spec.get("suite", ""))
+    except KdsuiteError as exc:
+        print(f"kdsuite: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

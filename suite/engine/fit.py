@@ -1,0 +1,132 @@
+"""Fit one student (scratch or distilled) in `run_dir`: ids, targets, fit with early stopping and TensorBoard,
+evaluation on test, the `.keras` model, its vocabulary and logits, and the result fields of its record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from kdsuite import store
+from kdsuite.config import TrainConfig
+from kdsuite.data.datasets import TextDataset
+from kdsuite.errors import KdsuiteError
+from kdsuite.metrics import classification_metrics
+from kdsuite.engine.tokens import tokenize
+
+
+def _targets(labels: np.ndarray, teacher: np.ndarray | None) -> dict:
+    return {"label": labels.astype("int32")} | ({} if teacher is None else {"teacher": teacher.astype("float32")})
+
+
+def _write_hparams(log_dir: Path, hparams: dict) -> None:
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+
+    with tf.summary.create_file_writer(str(log_dir / "hparams")).as_default():
+        hp.hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
+
+
+def _epoch_tensorboard(log_dir: Path):
+    """Keras' TensorBoard callback with epoch scalars only. Keras 3.15 converts every batch's logs to summaries
+    even with update_freq="epoch", where no writer is active to record them (~1 s of a 3-epoch MLP fit, a third
+    of it), and on TensorFlow it also traces and writes the train-step graph: both are skipped."""
+    import keras
+
+    class EpochTensorBoard(keras.callbacks.TensorBoard):
+        def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, None)
+
+    return EpochTensorBoard(str(log_dir), write_graph=False)
+
+
+def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len: int, seed: int,
+                  teacher_logits: dict[str, np.ndarray] | None, run_dir: Path, hparams: dict, verbose: int = 2,
+                  transfer: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Fit `student_name` on `ds` (distilled from `teacher_logits` unless cfg.loss == 'ce'), plus the
+    `transfer` (texts, teacher logits) rows, which are unlabelled and only feed the KD term. `hparams` (the
+    cell's spec) go to TensorBoard's HParams dashboard beside the training options."""
+    import keras
+
+    from kdsuite.backend import seed_everything
+    from kdsuite.engine.loss import Distiller
+    from kdsuite.metrics import inference_speed
+    from kdsuite.students import build_student
+
+    if (cfg.loss == "ce") != (teacher_logits is None):
+        raise KdsuiteError("teacher logits are needed for every loss but 'ce' (use --no-kd to train on labels)")
+    backend = keras.backend.backend()
+    tokens = tokenize(ds, cfg.vocab_size, seq_len, extra={"transfer": transfer[0]} if transfer else None)
+    seed_everything(seed)
+    student, entry = build_student(student_name, cfg.vocab_size, seq_len, ds.num_classes)
+    model = Distiller(student, cfg.loss, cfg.temperature, cfg.alpha)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+    teacher = teacher_logits or {}
+    x_train = tokens.ids["train"]
+    y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
+    if transfer:
+        x_train = np.concatenate([x_train, tokens.ids["transfer"]])
+        y_train = {"label": np.concatenate([y_train["label"], np.full(len(transfer[1]), -1, "int32")]),
+                   "teacher": np.concatenate([y_train["teacher"], transfer[1].astype("float32")])}
+    y_val = _targets(ds.splits["validation"].labels, teacher.get("validation"))
+
+    log_dir = run_dir / "tensorboard"
+    callbacks = [
+        # validation loss, not accuracy: tiny students sit on the majority class for several epochs first
+        keras.callbacks.EarlyStopping("val_loss", patience=cfg.patience, mode="min", restore_best_weights=True),
+        _epoch_tensorboard(log_dir),
+    ]
+    t0 = time.perf_counter()
+    history = model.fit(x_train, y_train, validation_data=(tokens.ids["validation"], y_val),
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, callbacks=callbacks,
+                        verbose=verbose)
+    train_s = time.perf_counter() - t0
+    epochs_run = len(history.history["loss"])
+    _write_hparams(log_dir, asdict(cfg) | {"seq_len": seq_len, "seed": seed, "backend": backend} | hparams)
+
+    t1 = time.perf_counter()
+    logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
+    predict_s = time.perf_counter() - t1
+    speed = inference_speed(student.predict_on_batch, student.predict_on_batch, tokens.ids["test"])
+    model_path = run_dir / "student.keras"
+    with store.atomic_path(model_path) as tmp:
+        student.save(tmp)
+    store.write_text(run_dir / "vocabulary.txt", "\n".join(tokens.vocabulary) + "\n")
+    _export_logits(student, ds, student_name, cfg.vocab_size, seq_len, run_dir / "logits.npz")
+    val_acc = history.history["val_accuracy"]
+    return {
+        "family": entry.meta.get("family", "external"),
+        "backend": backend,
+        "transfer_rows": len(transfer[0]) if transfer else 0,
+        "config": asdict(cfg) | {"seq_len": seq_len},
+        "param_count": int(student.count_params()),
+        "param_count_note": "all student weights (embedding included)",
+        "disk_bytes": model_path.stat().st_size,
+        "epochs_run": epochs_run,
+        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "val_accuracy": float(val_acc[int(np.argmin(history.history["val_loss"]))]),
+        "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
+        "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
+        "train_samples_per_s": round(epochs_run * len(x_train) / train_s, 1),
+        "predict_samples_per_s": round(len(logits) / predict_s, 1),
+        "speed": speed,
+        "run_dir": str(run_dir),
+    }
+
+
+def _export_logits(student, ds: TextDataset, name: str, vocab_size: int, seq_len: int, path: Path) -> None:
+    """The student's logits for every split (train: the full carved train), so it can teach another student
+    (nested distillation): `kdsuite distill --teacher-logits <run>/logits.npz`."""
+    full = {"train": ds.full_train or ds.splits["train"]} | {k: v for k, v in ds.splits.items() if k != "train"}
+    texts = {name: split.texts for name, split in full.items()}
+    ids = tokenize(ds, vocab_size, seq_len, extra={"full_train": texts["train"]} if ds.full_train else None).ids
+    arrays = {name: student.predict(ids["full_train" if name == "train" and ds.full_train else name],
+                                    batch_size=1024, verbose=0) for name in texts}
+    with store.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **{k: v.astype(np.float32) for k, v in arrays.items()})
+    store.write_json(path.with_suffix(".json"), {"teacher": name, "dataset": ds.name,
+                                                 "base_fingerprint": ds.base_fingerprint,
+                                                 "label_names": ds.label_names})

@@ -1,0 +1,122 @@
+"""The grid executor. A suite expands into independent cells (dataset x model x kind x backend x seed); each
+runs in its own process (its Keras backend is fixed at import) through `engine.cell`, the same path as
+`kdsuite distill`, and writes one record keyed by its spec, data and code (`engine/keys.py`). Finished cells
+are skipped on rerun; a failed cell is recorded with its error and the grid goes on.
+
+Cells are plain JSON specs run by `python -m kdsuite.engine.cell SPEC`, so another executor (a cluster
+scheduler, a distributed engine) can run them without touching the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from kdsuite import store
+from kdsuite.backend import backend_env
+from kdsuite.config import Cell
+from kdsuite.engine.cell import load_cell_data, result_path, stored
+from kdsuite.engine.keys import cell_key
+from kdsuite.grid.suites import Suite
+
+
+def expand(suite: Suite) -> list[Cell]:
+    """Every cell of the suite's grid, in a stable order."""
+    cells: list[Cell] = []
+    for dataset in suite.datasets:
+        opts = suite.data.get(dataset, {})
+        students = opts.get("students", suite.students)  # a per-dataset student list overrides the suite's
+        data = {k: v for k, v in opts.items() if k != "students"}
+        cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
+        if suite.teacher:
+            cells.append(Cell(dataset, suite.teacher, "teacher", data=data,
+                              train={"fine_tune": True} if suite.train_teacher else {}))
+        grid = [(s, k, b, seed) for s in students for k in suite.kinds for b in suite.backends
+                for seed in suite.seeds]
+        grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds
+                 for b in suite.backend_comparison.get("backends", ())]
+        grid += [(s, k, b, seed) for s in suite.extra_seeds.get("students", ()) if s in students
+                 for k in suite.kinds for b in suite.backends for seed in suite.extra_seeds.get("seeds", ())]
+        for student, kind, backend, seed in dict.fromkeys(grid):
+            if kind == "kd+transfer" and ("transfer" not in data or
+                                          (suite.transfer_students and student not in suite.transfer_students)):
+                continue  # transfer sets are per dataset, and may be limited to some students
+            cells.append(Cell(dataset, student, kind, seed, backend,
+                              suite.teacher if kind != "scratch" else None, suite.train, data))
+        cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)
+                  for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
+    return cells
+
+
+def _fingerprints(cells: list[Cell], data_dir: str | None) -> dict[str, str]:
+    """Content fingerprint of each dataset of the grid (carving options do not change it)."""
+    return {name: load_cell_data(Cell(name, "-", "baseline"), data_dir).fingerprint
+            for name in dict.fromkeys(c.dataset for c in cells)}
+
+
+def _records_by_cell(results: Path) -> dict[str, list[Path]]:
+    """Stored result files per cell spec (one cell has several under older code or data)."""
+    index = defaultdict(list)
+    for path in results.glob("[!.]*.json"):
+        try:
+            index[json.dumps(json.loads(path.read_text()).get("cell"), sort_keys=True)].append(path)
+        except (OSError, ValueError):
+            continue
+    return index
+
+
+def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_name: str = "",
+              log=print) -> list[dict]:
+    """Run every cell not yet finished; return all their records (finished, new and failed). Once a cell has a
+    finished record under the current code and data, its records from older code or data are removed, so the
+    store (and the report made from it) holds one record per cell."""
+    out = Path(out)
+    fingerprints = _fingerprints(cells, data_dir)
+    index = _records_by_cell(out / "results")
+    records = []
+    for i, cell in enumerate(cells, 1):
+        key, _ = cell_key(cell, fingerprints[cell.dataset])
+        path = result_path(out, key)
+        superseded = [p for p in index.get(json.dumps(cell.to_dict(), sort_keys=True), []) if p != path]
+        record = stored(out, key)
+        if record is not None:
+            log(f"[{i}/{len(cells)}] {cell.label}: done earlier")
+        else:
+            log(f"[{i}/{len(cells)}] {cell.label} ...")
+            record = _run_one(cell, key, out, data_dir, suite_name)
+            acc = record.get("test", {}).get("accuracy")
+            log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {acc:.4f}" if record["status"] == "ok"
+                                                         else f"FAILED: {record['error']}") + f" ({record['wall_s']} s)")
+        if record["status"] == "ok":
+            for old in superseded:
+                old.unlink(missing_ok=True)
+        records.append(record)
+    return records
+
+
+def _run_one(cell: Cell, key: str, out: Path, data_dir: str | None, suite_name: str) -> dict:
+    """Run `cell` in a process of its own; its record, or a failed record naming the last line it printed."""
+    work = out / "cells" / key
+    work.mkdir(parents=True, exist_ok=True)
+    spec = work / "spec.json"
+    store.write_json(spec, {"cell": cell.to_dict(), "out": str(out), "data_dir": data_dir, "suite": suite_name})
+    t0 = time.perf_counter()
+    with open(work / "log.txt", "w") as logf:
+        proc = subprocess.run([sys.executable, "-m", "kdsuite.engine.cell", str(spec)],
+                              stdout=logf, stderr=subprocess.STDOUT,
+                              env=backend_env(cell.backend))
+    record = stored(out, key)
+    if proc.returncode == 0 and record is not None:
+        return record
+    lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
+    error = lines[-1] if lines else f"exit code {proc.returncode}"
+    record = {"status": "failed", "error": error.removeprefix("kdsuite: error: ")[:500], "log": str(work / "log.txt"),
+              "cell": cell.to_dict(), "cell_key": key, "suite": suite_name, "dataset": cell.dataset,
+              "model": cell.model, "kind": cell.kind, "backend": cell.backend, "seed": cell.seed,
+              "wall_s": round(time.perf_counter() - t0, 1)}
+    store.write_json(result_path(out, key), record)
+    return record
