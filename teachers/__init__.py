@@ -10,9 +10,13 @@ A teacher is named by a registered name (`minilm-l6`), by `FAMILY:SOURCE` (`kera
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from kdsuite.errors import KdsuiteError
 from kdsuite.registry import Registry
+
+if TYPE_CHECKING:
+    from kdsuite.teachers.base import Teacher
 
 TEACHERS = Registry("teacher", "kdsuite.teachers")  # named teachers: factories (label_names, max_length) -> teacher
 register_teacher = TEACHERS.register

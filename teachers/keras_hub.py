@@ -78,6 +78,8 @@ class KerasHubTeacher:
 
     family = "keras-hub"
     trainable = True
+    fit_options = ("epochs", "batch_size", "lr", "warmup", "patience", "seed")
+    cache_encoding = True  # tokenising long texts costs minutes: the token arrays are cached in the fit's folder
 
     def __init__(self, source: str, *, label_names: list[str], max_length: int, name: str | None = None):
         import keras_hub

@@ -25,7 +25,7 @@ def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict
     says its encoding is cheap (`cache_encoding = False`)."""
     out = {}
     for split, data in ds.splits.items():
-        if not getattr(teacher, "cache_encoding", True):
+        if not (teacher.trainable and teacher.cache_encoding):
             out[split] = teacher.encode(data.texts[:rows[split]])
             continue
         path = workdir / (f"tokens-{split}.npz" if rows[split] == len(data) else f"tokens-{split}-{rows[split]}.npz")
@@ -72,7 +72,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     model = make_teacher(teacher, full.label_names, max_length)
     config = {"teacher": model.config()}
     options = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed)
-    options = {k: v for k, v in options.items() if k in getattr(model, "fit_options", options)}  # what fit takes
+    options = {k: v for k, v in options.items() if k in model.fit_options} if model.trainable else {}
     if model.trainable:
         config.update(options, train={k: v for k, v in view.recipe.items() if k in ("train_fraction", "max_train")})
     run_key = key(teacher=teacher_id(teacher), base=full.base_fingerprint, config=config)  # names the fine-tune

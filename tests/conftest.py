@@ -32,7 +32,7 @@ def data_dir() -> Path:
 
 def run_cli(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `kdsuite ARGS` in a fresh process (so each can pick its own Keras backend)."""
-    return subprocess.run([sys.executable, "-m", "suite.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kdsuite.cli", *args], capture_output=True, text=True,
                           cwd=REPO, env=os.environ | (env or {}), timeout=timeout)
 
 

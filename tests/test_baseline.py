@@ -1,7 +1,7 @@
 import numpy as np
 
-from suite.metrics import classification_metrics
-from suite.preprocess import nltk_clean
+from kdsuite.metrics import classification_metrics
+from kdsuite.data.preprocess import nltk_clean
 from tests.conftest import cli_json, run_cli
 
 
@@ -18,9 +18,9 @@ def test_nltk_cleaning():
     assert nltk_clean("I didn't like the U.S. movies, did he? 3 stars!") == "like movies stars"
 
 
-def test_baseline_cli_on_emotion(data_dir):
+def test_baseline_cli_on_emotion(data_dir, tmp_path):
     """The issue's done-criterion: tuned TF-IDF + LogReg on the real Emotion data, >= 85% test accuracy."""
-    r = cli_json("baseline", "emotion")
+    r = cli_json("baseline", "emotion", "--out", str(tmp_path))
     assert r["test"]["accuracy"] >= 0.85, r["test"]["accuracy"]
     assert r["data_source"].endswith("emotion") and r["train_rows"] == 16000
     assert r["param_count"] == 7 * r["vocabulary_size"] + 6  # 6 classes x vocab weights + 6 biases + idf
@@ -28,8 +28,8 @@ def test_baseline_cli_on_emotion(data_dir):
     assert len(r["test"]["confusion_matrix"]) == 6 and r["times_s"]["fit"] > 0
 
 
-def test_baseline_on_a_subsample_and_exit_codes(data_dir):
-    r = cli_json("baseline", "amazon_polarity", "--max-train", "2000", "--seed", "1")
+def test_baseline_on_a_subsample_and_exit_codes(data_dir, tmp_path):
+    r = cli_json("baseline", "amazon_polarity", "--max-train", "2000", "--data-seed", "1", "--out", str(tmp_path))
     assert r["train_rows"] == 2000 and r["test"]["accuracy"] > 0.75
     assert r["data_recipe"]["max_train"] == 2000
     proc = run_cli("baseline", "emotion", "--train-fraction", "1.5")

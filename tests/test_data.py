@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.data import DATASETS, load_dataset
-from suite.errors import KdsuiteError
+from kdsuite.data.datasets import DATASETS, load_dataset
+from kdsuite.errors import KdsuiteError
 from tests.conftest import run_cli, write_toy
 
 

@@ -29,7 +29,7 @@ def _reference(labels, t, s, T, alpha):
 @pytest.mark.parametrize("T,alpha", [(1.0, 0.5), (2.0, 0.5), (4.0, 0.1)])
 @pytest.mark.parametrize("labels", [[0, 2, 1, 1, 0], [0, -1, 1, -1, 2], [-1, -1, -1, -1, -1]])
 def test_kd_losses_match_numpy(T, alpha, labels):
-    from suite.distill import Distiller
+    from kdsuite.engine.loss import Distiller
 
     rng = np.random.default_rng(0)
     labels = np.array(labels, dtype="int32")
@@ -45,7 +45,7 @@ def test_kd_losses_match_numpy(T, alpha, labels):
 
 
 def test_unlabelled_rows_only_feed_the_kd_term():
-    from suite.distill import loss_parts
+    from kdsuite.engine.loss import loss_parts
 
     t = np.array([[3.0, 0.0], [0.0, 3.0]], "float32")
     s = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
@@ -57,8 +57,8 @@ def test_unlabelled_rows_only_feed_the_kd_term():
 
 
 def test_every_student_builds_and_trains():
-    from students import STUDENTS, build_student
-    from suite.distill import Distiller
+    from kdsuite.students import STUDENTS, build_student
+    from kdsuite.engine.loss import Distiller
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 50, size=(32, 12)).astype("int32")
@@ -77,7 +77,7 @@ def test_every_student_builds_and_trains():
 
 
 def test_catalogue_spans_sizes():
-    from students import count_params
+    from kdsuite.students import count_params
 
     assert count_params("mlp") == 5000 * 16 + 16 * 6 + 6  # the blog's 80K student
     assert count_params("mlp-xs") < 12_000 and 1_500_000 < count_params("cnn-l") < 2_100_000
@@ -91,7 +91,7 @@ def toy_teacher_logits(folder: Path) -> Path:
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    from suite.data import load_dataset
+    from kdsuite.data.datasets import load_dataset
 
     ds = load_dataset(str(folder))
     vec = CountVectorizer().fit(ds.splits["train"].texts)
@@ -128,8 +128,8 @@ def test_same_kd_run_on_three_backends(toy):
 def test_saved_student_reloads_with_identical_predictions(toy):
     r = _distill(toy, "tensorflow")
     model = keras.saving.load_model(Path(r["run_dir"]) / "student.keras")
-    from suite.data import load_dataset
-    from suite.tokens import tokenize
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.engine.tokens import tokenize
 
     ds = load_dataset(str(toy[0]))
     ids = tokenize(ds, 60, 12).ids["test"]
@@ -159,8 +159,9 @@ def test_scratch_student_and_rerun_is_skipped(toy):
             "--seq-len", "12", "--out", str(out))
     first = cli_json(*args)
     assert first["kind"] == "scratch" and first["teacher"] is None and first["epochs_run"] == 3
-    mtime = (Path(first["run_dir"]) / "result.json").stat().st_mtime
-    assert cli_json(*args) == first and (Path(first["run_dir"]) / "result.json").stat().st_mtime == mtime
+    record = out / "results" / f"{first['cell_key']}.json"
+    mtime = record.stat().st_mtime
+    assert cli_json(*args) == first and record.stat().st_mtime == mtime
 
 
 def test_external_student_file(toy, tmp_path):
@@ -198,11 +199,11 @@ def test_distill_errors(toy, tmp_path):
 
 FAMILIES_SCRIPT = """
 import numpy as np
-from suite.backend import use_backend
+from kdsuite.backend import use_backend
 use_backend({backend!r})
 import keras
-from students import build_student
-from suite.distill import Distiller
+from kdsuite.students import build_student
+from kdsuite.engine.loss import Distiller
 rng = np.random.default_rng(0)
 x = rng.integers(0, 50, size=(32, 12)).astype("int32")
 y = {{"label": rng.integers(-1, 3, 32).astype("int32"), "teacher": rng.normal(size=(32, 3)).astype("float32")}}

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from suite import store
+from kdsuite import store
 from tests.conftest import REPO, cli_json, write_toy
 from tests.test_distill import toy_teacher_logits
 
@@ -18,7 +18,7 @@ from tests.test_distill import toy_teacher_logits
 def test_hub_unreachable_fails_fast():
     env = {k: v for k, v in os.environ.items() if k != "KDSUITE_DATA_DIR"} | {"HF_ENDPOINT": "http://127.0.0.1:9"}
     start = time.time()
-    proc = subprocess.run([sys.executable, "-m", "suite.cli", "baseline", "imdb"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "kdsuite.cli", "baseline", "imdb"], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=120)
     assert proc.returncode == 2 and time.time() - start < 20
     assert "hub is unreachable (stanfordnlp/imdb)" in proc.stderr and "KDSUITE_DATA_DIR" in proc.stderr
@@ -28,7 +28,7 @@ def test_hub_unreachable_fails_fast():
 def test_atomic_write_survives_kill(tmp_path):
     target = tmp_path / "leaderboard.md"
     store.write_text(target, "old complete report\n")
-    code = (f"from suite import store\nimport time\nwith store.atomic_path({str(target)!r}) as tmp:\n"
+    code = (f"from kdsuite import store\nimport time\nwith store.atomic_path({str(target)!r}) as tmp:\n"
             f"    f = open(tmp, 'w'); f.write('half a rep'); f.flush(); print('writing', flush=True); time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "writing"
@@ -50,7 +50,7 @@ def test_two_concurrent_runs_share_one_cache(tmp_path):
     args = ["distill", str(folder), "--teacher-logits", str(logits), "--epochs", "8", "--vocab-size", "60",
             "--learning-rate", "0.01", "--batch-size", "16",
             "--seq-len", "12", "--json"]
-    procs = [subprocess.Popen([sys.executable, "-m", "suite.cli", *args, "--student", s, "--out",
+    procs = [subprocess.Popen([sys.executable, "-m", "kdsuite.cli", *args, "--student", s, "--out",
                                str(tmp_path / f"out-{s}")], cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for s in ("mlp", "cnn-s")]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -80,8 +80,8 @@ def test_kill_during_teacher_logit_export_then_resume(tmp_path):
     exports from the saved checkpoint without fine-tuning again."""
     folder = write_toy(tmp_path / "toy", rows=2000)  # big splits: the export takes seconds, the fit does not
     env = os.environ | {"KDSUITE_CACHE": str(tmp_path / "cache")}
-    args = [sys.executable, "-m", "suite.cli", "teacher", str(folder), "--epochs", "1", "--max-length", "16",
-            "--batch-size", "16", "--max-train", "32", "--export", str(tmp_path / "export")]
+    args = [sys.executable, "-m", "kdsuite.cli", "teacher", str(folder), "--epochs", "1", "--max-length", "16",
+            "--batch-size", "16", "--max-train", "32", "--ship", str(tmp_path / "export")]
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     for line in proc.stderr:

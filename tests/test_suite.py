@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from suite.errors import KdsuiteError
-from suite.suites import load_suite
+from kdsuite.errors import KdsuiteError
+from kdsuite.grid.suites import load_suite
 from tests.conftest import REPO, run_cli, write_toy
 
 
@@ -60,7 +60,7 @@ def test_unknown_preset():
 def grid(tmp_path_factory):
     root = tmp_path_factory.mktemp("grid")
     folder = write_toy(root / "toy")
-    from suite.teaching import run_teacher
+    from kdsuite.teachers.runs import run_teacher
 
     run_teacher(str(folder), "tfidf-logreg", verbose=0)  # a real teacher in seconds: the tuned TF-IDF model
     suite = root / "tiny.toml"
@@ -139,7 +139,7 @@ def test_kill_during_grid_then_resume(grid):
     """kill -9 mid-grid: no partial result is visible, the rerun completes and keeps finished cells."""
     root, suite = grid
     out = root / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "suite.cli", "run", str(suite), "--out", str(out)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "kdsuite.cli", "run", str(suite), "--out", str(out)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and len(list((out / "results").glob("[!.]*.json"))) < 3:
@@ -160,7 +160,7 @@ def test_kill_during_grid_then_resume(grid):
 
 
 def test_cell_code_hash_ignores_docstrings_comments_and_layout():
-    from suite.runner import code_of
+    from kdsuite.engine.keys import code_of
 
     src = 'def f(x):\n    """Double."""\n    return 2 * x  # twice\n'
     assert code_of(src) == code_of('def f(x):\n    """Twice x."""\n\n    return (2 *\n            x)\n')
@@ -168,7 +168,7 @@ def test_cell_code_hash_ignores_docstrings_comments_and_layout():
 
 
 def test_pareto_front():
-    from suite.report import pareto
+    from kdsuite.report.leaderboard import pareto
 
     pts = [(10, 0.5), (20, 0.4), (30, 0.7), (30, 0.6), (100, 0.65), (200, 0.9)]
     assert pareto(pts) == [(10, 0.5), (30, 0.7), (200, 0.9)]
@@ -189,8 +189,8 @@ def test_sweep_over_fractions(grid, tmp_path):
 
 
 def test_expand_grid(tmp_path):
-    from suite.runner import expand
-    from suite.suites import parse_suite
+    from kdsuite.grid.runner import expand
+    from kdsuite.grid.suites import parse_suite
 
     suite = parse_suite("t", {"datasets": ["emotion", "imdb"], "teacher": "minilm-l6", "students": ["mlp", "cnn"],
                               "baselines": ["tfidf-logreg"], "kinds": ["scratch", "kd", "kd+transfer"],

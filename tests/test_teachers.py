@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import write_toy
 
-from suite.errors import KdsuiteError
+from kdsuite.errors import KdsuiteError
 
 SENTENCES = ["The café was wonderful, I felt so happy.", "i am feeling rather gloomy today"]
 # Computed once with transformers 5 + torch from the same all-MiniLM-L6-v2 weights (AutoTokenizer/AutoModel,
@@ -20,10 +20,10 @@ HF_MEAN = np.array([[0.02467, 0.25633, 0.14694, 0.20316, 0.038, 0.2143, 0.30124,
 
 @pytest.fixture(scope="module")
 def minilm():
-    from suite.backend import use_backend
+    from kdsuite.backend import use_backend
 
     use_backend("tensorflow")
-    from teachers import make_teacher
+    from kdsuite.teachers import make_teacher
 
     return make_teacher("minilm-l6", ["a", "b", "c"], max_length=16)
 
@@ -47,13 +47,13 @@ def test_minilm_matches_hf_sentence_embedding(minilm):
 
 
 def test_tiny_fine_tune_exports_and_caches(tmp_path):
-    from suite.data import load_dataset
-    from suite.logits import load_teacher_logits
-    from suite.teaching import run_teacher
-    from teachers import make_teacher
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import run_teacher
+    from kdsuite.teachers import make_teacher
 
     toy = str(write_toy(tmp_path / "toy", rows=64))
-    kwargs = dict(epochs=1, max_length=16, batch_size=16, export_dir=tmp_path / "export", verbose=0)
+    kwargs = dict(epochs=1, max_length=16, batch_size=16, ship_dir=tmp_path / "export", verbose=0)
     first = run_teacher(toy, **kwargs)
     assert not first["cached"] and first["fit"]["epochs_done"] == 1
     assert first["rows"] == {"train": 64, "validation": 16, "test": 16}
@@ -81,9 +81,9 @@ def test_tiny_fine_tune_exports_and_caches(tmp_path):
 def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
     import pandas as pd
 
-    from suite.data import load_dataset
-    from suite.teaching import run_teacher
-    from suite.transfer import transfer_set
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.runs import run_teacher
+    from kdsuite.teachers.transfer import transfer_set
 
     toy = write_toy(tmp_path / "toy", rows=32)
     pd.DataFrame({"text": [f"w{i} apple w{i + 1}" for i in range(40)], "label": -1}).to_csv(toy / "unsup.csv",
@@ -104,16 +104,16 @@ def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
 def test_tfidf_teacher_fits_exports_and_labels_new_text(tmp_path):
     """The tuned TF-IDF baseline as a teacher: its log-probabilities are cached and exported like any teacher's,
     and the pipeline it keeps labels augmented text for a transfer set."""
-    from suite.baseline import tfidf_logreg
-    from suite.data import load_dataset
-    from suite.logits import load_teacher_logits
-    from suite.teaching import run_teacher
-    from suite.transfer import transfer_set
+    from kdsuite.teachers.sklearn import run_baseline
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import run_teacher
+    from kdsuite.teachers.transfer import transfer_set
 
     toy = str(write_toy(tmp_path / "toy"))
-    first = run_teacher(toy, "tfidf-logreg", export_dir=tmp_path / "export", verbose=0)
+    first = run_teacher(toy, "tfidf-logreg", ship_dir=tmp_path / "export", verbose=0)
     ds = load_dataset(toy)
-    baseline = tfidf_logreg(ds)
+    baseline = run_baseline(ds)
     assert first["family"] == "sklearn" and set(first["config"]) == {"teacher", "seed", "train"}  # no epochs, lr
     assert first["fit"]["best"]["C"] == baseline["config"]["C"]  # chosen on validation, as for the baseline row
     assert first["test"]["accuracy"] == baseline["test"]["accuracy"] > 0.9
@@ -134,8 +134,8 @@ def _toy_logits(rows=(64, 16, 16), classes=3):
 
 
 def test_bad_logits_files_are_refused(tmp_path):
-    from suite.data import load_dataset
-    from suite.logits import load_logits_file
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import load_logits_file
 
     ds = load_dataset(str(write_toy(tmp_path / "toy", rows=64)))
     good = tmp_path / "good.npz"
@@ -167,7 +167,7 @@ def _tiny_hf_classifier(folder, labels):
     pytest.importorskip("transformers")
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    from teachers.keras_hub import minilm_folder
+    from kdsuite.teachers.keras_hub import minilm_folder
 
     tokenizer = BertTokenizer(f"{minilm_folder()}/vocab.txt")
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -179,7 +179,7 @@ def _tiny_hf_classifier(folder, labels):
 
 
 def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
-    from teachers import make_teacher
+    from kdsuite.teachers import make_teacher
 
     names = ["apple", "river", "stone"]
     good = make_teacher(f"hf:{_tiny_hf_classifier(tmp_path / 'good', ['Stone', 'apple', 'river'])}", names, 16)
@@ -193,8 +193,8 @@ def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
 
 
 def test_committed_emotion_logits_load_and_match_their_record(data_dir):
-    from suite.data import load_dataset
-    from suite.logits import COMMITTED, load_teacher_logits, teacher_record
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import COMMITTED, load_teacher_logits, teacher_record
 
     record = json.loads((COMMITTED / "emotion__minilm-l6.json").read_text())
     ds = load_dataset("emotion", data_dir, max_train=1000)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.augment import MASK, augment, synonyms
-from suite.errors import KdsuiteError
-from suite.transfer import parse_spec
+from kdsuite.data.augment import MASK, augment, synonyms
+from kdsuite.errors import KdsuiteError
+from kdsuite.teachers.transfer import parse_spec
 from tests.conftest import cli_json, run_cli, write_toy
 
 
@@ -29,7 +29,7 @@ def test_bad_transfer_specs(spec):
 
 def test_unused_training_rows_as_transfer(tmp_path):
     folder = write_toy(tmp_path / "toy", rows=400)
-    from suite.teaching import run_teacher
+    from kdsuite.teachers.runs import run_teacher
 
     teacher = run_teacher(str(folder), "tfidf-logreg", verbose=0)
     common = ("distill", str(folder), "--student", "mlp", "--teacher", "tfidf-logreg", "--max-train", "60",
@@ -38,7 +38,7 @@ def test_unused_training_rows_as_transfer(tmp_path):
     kd = cli_json(*common)
     tr = cli_json(*common, "--transfer", "unused")
     assert kd["kind"] == "kd" and tr["kind"] == "kd+transfer"
-    assert tr["train_rows"] == 60 and tr["transfer_rows"] == 340 and tr["config"]["transfer"] == "unused"
+    assert tr["train_rows"] == 60 and tr["transfer_rows"] == 340 and tr["cell"]["data"]["transfer"] == "unused"
     assert tr["test"]["accuracy"] >= kd["test"]["accuracy"] - 0.02
     Path(teacher["workdir"], "tfidf-logreg.pkl").unlink()  # its logits are here, the fitted model is not
     proc = run_cli(*common, "--transfer", "tang:2")  # augmented text needs the fitted teacher

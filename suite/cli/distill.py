@@ -39,7 +39,7 @@ def add(sub) -> None:
 
 def run(args) -> dict:
     from kdsuite.backend import use_backend
-    from kdsuite.config import Cell
+    from kdsuite.config import Cell, TrainConfig
     from kdsuite.engine.cell import run as run_cell
 
     if not (args.no_kd or args.teacher or args.teacher_logits):
@@ -49,6 +49,7 @@ def run(args) -> dict:
     kind = "scratch" if args.no_kd else "kd+transfer" if args.transfer else "kd"
     teacher = None if args.no_kd else args.teacher or f"logits:{Path(args.teacher_logits).expanduser().resolve()}"
     train = {name: getattr(args, name) for name in TRAIN_DEFAULTS}
+    TrainConfig(**train).validate()  # every flag, even those a scratch cell does not use
     data = data_options(args) | {"seq_len": args.seq_len, "transfer": args.transfer or ""}
     backend = use_backend(args.backend)
     cell = Cell(args.dataset, args.student, kind, args.seed, backend, teacher, train, data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
-from functools import lru_cache
 from pathlib import Path
 
 from kdsuite import store
@@ -57,7 +56,6 @@ def _path(name: str, roots: dict[str, Path]) -> Path:
     return roots[package] / rel
 
 
-@lru_cache(maxsize=None)
 def _registered(folder: Path, decorator: str) -> dict[str, str]:
     """Names registered in `folder`'s modules by `@decorator("name", ..., sizes={"other": ...})` -> file name,
     read from the syntax tree (no import: the grid keys cells without loading Keras)."""

@@ -93,6 +93,11 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     teacher = raw.get("teacher")
     if teacher is not None and not isinstance(teacher, str):
         raise KdsuiteError(f"{where}: teacher: expected a string, got {teacher!r}")
+    # [train] seq_len is a default for every dataset; [data.NAME] seq_len overrides it
+    train = _options(f"{where}: [train]", raw.get("train", {}), TRAIN_KEYS | {"seq_len": "int"})
+    data = {name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS) for name, opts in _table(where, raw, "data").items()}
+    if "seq_len" in train:
+        data = {name: data.get(name, {}) for name in _str_list(f"{where}: datasets", raw["datasets"])} | data
     suite = Suite(
         name=name,
         description=raw.get("description", ""),
@@ -104,9 +109,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         kinds=_str_list(f"{where}: kinds", raw.get("kinds", list(KINDS)), KINDS),
         backends=_str_list(f"{where}: backends", raw.get("backends", ["tensorflow"]), BACKENDS),
         seeds=tuple(seeds),
-        train=_options(f"{where}: [train]", raw.get("train", {}), TRAIN_KEYS),
-        data={name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS)
-              for name, opts in _table(where, raw, "data").items()},
+        train={k: v for k, v in train.items() if k != "seq_len"},
+        data={name: ({"seq_len": train["seq_len"]} if "seq_len" in train else {}) | opts for name, opts in data.items()},
         nested=tuple(tuple(p) for p in nested),
         transfer_students=_str_list(f"{where}: transfer_students", raw.get("transfer_students", []), empty_ok=True),
         exports=_str_list(f"{where}: exports", raw.get("exports", []), TFLITE_FORMATS, empty_ok=True),
