@@ -6,7 +6,7 @@ SHARED ?= $(abspath ../shared)
 export KDSUITE_DATA_DIR ?= $(if $(wildcard $(SHARED)/data),$(SHARED)/data)
 export NLTK_DATA ?= $(if $(wildcard $(SHARED)/nltk_data),$(SHARED)/nltk_data)
 
-.PHONY: setup test leaderboard
+.PHONY: setup test test-fast leaderboard
 
 $(BIN)/kdsuite: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ setup: $(BIN)/kdsuite
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# the edit-test loop: everything but the tests marked slow (real fits on three backends, grids, fine-tunes)
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 leaderboard: setup
 	$(BIN)/kdsuite run quick

@@ -4,15 +4,15 @@ seq_len] and returning logits [batch, num_classes]. Nothing outside this package
 
 from __future__ import annotations
 
-from suite.registry import Registry
+from kdsuite.registry import Registry
 
-STUDENTS: Registry = Registry("student", "students")
+STUDENTS: Registry = Registry("student", "kdsuite.students")
 register_student = STUDENTS.register
 
 
 def build_student(name: str, vocab_size: int, seq_len: int, num_classes: int):
     """Build the registered (or `module:Name` / `file.py:Name`) student."""
-    from suite.errors import KdsuiteError
+    from kdsuite.errors import KdsuiteError
 
     entry = STUDENTS.get(name)
     try:
@@ -27,3 +27,12 @@ def build_student(name: str, vocab_size: int, seq_len: int, num_classes: int):
 
 def count_params(name: str, vocab_size: int = 5000, seq_len: int = 64, num_classes: int = 6) -> int:
     return int(build_student(name, vocab_size, seq_len, num_classes)[0].count_params())
+
+
+def load_saved(path):
+    """A saved student (`.keras`). Every student module is imported first, so custom layers (the MLP's
+    `MaskedMean`) are registered with Keras before the file names them."""
+    import keras
+
+    STUDENTS.names()
+    return keras.saving.load_model(path)

@@ -4,7 +4,7 @@ hidden layer -> logits."""
 import keras
 from keras import layers
 
-from students import register_student
+from kdsuite.students import register_student
 
 
 @register_student(

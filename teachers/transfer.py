@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,8 +33,14 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
     return kind, int(n) if n else None
 
 
-def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(texts, teacher logits) of the transfer set `spec` for `ds`."""
+class TransferSet(NamedTuple):
+    texts: np.ndarray
+    logits: np.ndarray  # the teacher's, row-aligned with texts
+    replaced: int = 0  # augmented copies left with no token after standardisation, replaced by their source text
+
+
+def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> TransferSet:
+    """The texts and teacher logits of the transfer set `spec` for `ds`."""
     from kdsuite.teachers.logit_store import load_teacher_logits
 
     kind, n = parse_spec(spec)
@@ -44,15 +51,15 @@ def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> tup
         if len(logits) < min(n, len(ds.splits["unsup"])):
             raise KdsuiteError(f"transfer 'unsup:{n}': {teacher}'s logits cover only the first {len(logits)} unsup "
                                f"rows; export more with `kdsuite teacher {ds.name} --unlabelled-rows {n}`")
-        return ds.splits["unsup"].texts[:n], logits[:n]
+        return TransferSet(ds.splits["unsup"].texts[:n], logits[:n])
     if kind == "unused":
         full = load_teacher_logits(teacher, ds)["train"]
         rest = np.setdiff1d(np.arange(len(full)), ds.train_index)
         if ds.full_train is None or not len(rest):
             raise KdsuiteError("transfer 'unused': every training row is labelled (set --train-fraction/--max-train)")
-        return ds.full_train.texts[rest], full[rest]
-    texts = augment(ds.splits["train"].texts, kind, copies=n, seed=seed)
-    return texts, augmented_logits(ds, teacher, spec, seed, texts)
+        return TransferSet(ds.full_train.texts[rest], full[rest])
+    texts, replaced = augment(ds.splits["train"].texts, kind, copies=n, seed=seed, return_replaced=True)
+    return TransferSet(texts, augmented_logits(ds, teacher, spec, seed, texts), replaced)
 
 
 def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:

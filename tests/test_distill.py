@@ -127,7 +127,9 @@ def test_same_kd_run_on_three_backends(toy):
 
 def test_saved_student_reloads_with_identical_predictions(toy):
     r = _distill(toy, "tensorflow")
-    model = keras.saving.load_model(Path(r["run_dir"]) / "student.keras")
+    from kdsuite.students import load_saved
+
+    model = load_saved(Path(r["run_dir"]) / "student.keras")
     from kdsuite.data.datasets import load_dataset
     from kdsuite.engine.tokens import tokenize
 

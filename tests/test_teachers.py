@@ -92,7 +92,7 @@ def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
     capped = run_teacher(str(toy), unlabelled_rows=10, **kwargs)
     assert capped["rows"]["unsup"] == 10 and capped["config"]["unlabelled_rows"] == 10
     ds = load_dataset(str(toy))
-    texts, logits = transfer_set(ds, "minilm-l6", "unsup:5")
+    texts, logits, _ = transfer_set(ds, "minilm-l6", "unsup:5")
     assert len(texts) == len(logits) == 5
     with pytest.raises(KdsuiteError, match="cover only the first 10 unsup rows.*--unlabelled-rows 20"):
         transfer_set(ds, "minilm-l6", "unsup:20")
@@ -123,7 +123,7 @@ def test_tfidf_teacher_fits_exports_and_labels_new_text(tmp_path):
     probs = np.exp(logits["test"].astype(np.float64))
     np.testing.assert_allclose(probs.sum(1), 1, atol=2e-3)  # log-probabilities (float16-rounded)
     assert (tmp_path / "export" / "toy__tfidf-logreg.npz").is_file()
-    texts, eda = transfer_set(ds, "tfidf-logreg", "eda:1")
+    texts, eda, replaced = transfer_set(ds, "tfidf-logreg", "eda:1")
     assert len(texts) == len(eda) == len(ds.splits["train"]) and eda.shape[1] == 3
     assert (eda.argmax(1) == ds.splits["train"].labels).mean() > 0.8  # synonym swaps rarely touch the cue word
 

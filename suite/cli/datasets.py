@@ -31,6 +31,7 @@ def show(result: dict) -> None:
             print(f"  note: {summary['note']}")
         for split, info in summary["splits"].items():
             dist = ", ".join(f"{k} {v}" for k, v in info["labels"].items())
-            print(f"  {split:<11} {info['rows']:>7} rows   {dist}")
+            empty = f"   ({info['empty_rows']} with no token after standardisation)" if info.get("empty_rows") else ""
+            print(f"  {split:<11} {info['rows']:>7} rows   {dist}{empty}")
         for k, v in summary["recipe"].items():
             print(f"  {k}: {v}")

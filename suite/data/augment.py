@@ -8,6 +8,9 @@
 
 The teacher labels these texts; the student sees them as unlabelled rows (label -1) that only feed the KD
 term. Unlabelled in-domain text (IMDb `unsup`) is used as is.
+
+A copy the students' standardisation strips to nothing (Tang's n-gram step keeping a lone `.` or `-`) would be
+all padding ids: it is replaced by its source text, and `augment(..., return_replaced=True)` says how many were.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from kdsuite.data.datasets import no_tokens
 from kdsuite.data.preprocess import ensure_nltk
 
 MASK = "[UNK]"  # BERT's unknown token for the teacher; an out-of-vocabulary word for the students
@@ -59,8 +63,10 @@ def _eda(tokens: list[str], rng: np.random.Generator, alpha: float, stop: frozen
 
 
 def augment(texts, method: str = "tang", copies: int = 1, seed: int = 0, p_mask: float = 0.1,
-            p_syn: float = 0.1, p_ngram: float = 0.25, alpha: float = 0.1) -> np.ndarray:
-    """`copies` augmented versions of every text (copy-major order), as an object array."""
+            p_syn: float = 0.1, p_ngram: float = 0.25, alpha: float = 0.1,
+            return_replaced: bool = False) -> np.ndarray | tuple[np.ndarray, int]:
+    """`copies` augmented versions of every text (copy-major order), as an object array; with `return_replaced`,
+    (that array, how many copies had no token left and were replaced by their source text)."""
     if method not in METHODS:
         raise ValueError(f"augmentation must be one of {METHODS}, got {method!r}")
     ensure_nltk("wordnet")
@@ -70,10 +76,14 @@ def augment(texts, method: str = "tang", copies: int = 1, seed: int = 0, p_mask:
 
         stop = stopwords()
     rng = np.random.default_rng(seed)
-    out = []
+    out, replaced = [], 0
     for _ in range(copies):
         for text in texts:
             tokens = str(text).split()
             new = _tang(tokens, rng, p_mask, p_syn, p_ngram) if method == "tang" else _eda(tokens, rng, alpha, stop)
-            out.append(" ".join(new) or str(text))
-    return np.array(out, dtype=object)
+            copy = " ".join(new)
+            if no_tokens(copy):  # same random draws either way: other copies do not move
+                copy, replaced = str(text), replaced + 1
+            out.append(copy)
+    out = np.array(out, dtype=object)
+    return (out, replaced) if return_replaced else out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,7 +15,11 @@ from kdsuite.config import TrainConfig
 from kdsuite.data.datasets import TextDataset
 from kdsuite.errors import KdsuiteError
 from kdsuite.metrics import classification_metrics
+from kdsuite.engine.guards import NonFiniteLoss
 from kdsuite.engine.tokens import tokenize
+
+if TYPE_CHECKING:
+    from kdsuite.teachers.transfer import TransferSet
 
 
 def _targets(labels: np.ndarray, teacher: np.ndarray | None) -> dict:
@@ -44,7 +49,7 @@ def _epoch_tensorboard(log_dir: Path):
 
 def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len: int, seed: int,
                   teacher_logits: dict[str, np.ndarray] | None, run_dir: Path, hparams: dict, verbose: int = 2,
-                  transfer: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+                  transfer: "TransferSet | None" = None) -> dict:
     """Fit `student_name` on `ds` (distilled from `teacher_logits` unless cfg.loss == 'ce'), plus the
     `transfer` (texts, teacher logits) rows, which are unlabelled and only feed the KD term. `hparams` (the
     cell's spec) go to TensorBoard's HParams dashboard beside the training options."""
@@ -58,18 +63,19 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
     if (cfg.loss == "ce") != (teacher_logits is None):
         raise KdsuiteError("teacher logits are needed for every loss but 'ce' (use --no-kd to train on labels)")
     backend = keras.backend.backend()
-    tokens = tokenize(ds, cfg.vocab_size, seq_len, extra={"transfer": transfer[0]} if transfer else None)
+    tokens = tokenize(ds, cfg.vocab_size, seq_len, extra={"transfer": transfer.texts} if transfer else None)
     seed_everything(seed)
     student, entry = build_student(student_name, cfg.vocab_size, seq_len, ds.num_classes)
     model = Distiller(student, cfg.loss, cfg.temperature, cfg.alpha)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+    # tiny students are bound by per-step overhead: run 32 steps per call (same math; PyTorch allows only 1)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), steps_per_execution=1 if backend == "torch" else 32)
     teacher = teacher_logits or {}
     x_train = tokens.ids["train"]
     y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
     if transfer:
         x_train = np.concatenate([x_train, tokens.ids["transfer"]])
-        y_train = {"label": np.concatenate([y_train["label"], np.full(len(transfer[1]), -1, "int32")]),
-                   "teacher": np.concatenate([y_train["teacher"], transfer[1].astype("float32")])}
+        y_train = {"label": np.concatenate([y_train["label"], np.full(len(transfer.logits), -1, "int32")]),
+                   "teacher": np.concatenate([y_train["teacher"], transfer.logits.astype("float32")])}
     y_val = _targets(ds.splits["validation"].labels, teacher.get("validation"))
 
     log_dir = run_dir / "tensorboard"
@@ -77,6 +83,7 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         # validation loss, not accuracy: tiny students sit on the majority class for several epochs first
         keras.callbacks.EarlyStopping("val_loss", patience=cfg.patience, mode="min", restore_best_weights=True),
         _epoch_tensorboard(log_dir),
+        NonFiniteLoss(student_name),  # a NaN loss fails the cell at once, in one line
     ]
     t0 = time.perf_counter()
     history = model.fit(x_train, y_train, validation_data=(tokens.ids["validation"], y_val),
@@ -99,7 +106,9 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
     return {
         "family": entry.meta.get("family", "external"),
         "backend": backend,
-        "transfer_rows": len(transfer[0]) if transfer else 0,
+        "transfer_rows": len(transfer.texts) if transfer else 0,
+        "transfer_replaced": transfer.replaced if transfer else 0,
+        "empty_rows": tokens.empty_rows,  # rows per split whose ids are all padding (no token survived)
         "config": asdict(cfg) | {"seq_len": seq_len},
         "param_count": int(student.count_params()),
         "param_count_note": "all student weights (embedding included)",

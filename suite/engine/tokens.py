@@ -24,6 +24,12 @@ class Tokens:
     def seq_len(self) -> int:
         return next(iter(self.ids.values())).shape[1]
 
+    @property
+    def empty_rows(self) -> dict[str, int]:
+        """Rows per split whose ids are all padding: their text standardised to no token (`. . .`). They carry
+        no signal, and a student that averages over its tokens must not divide by their count of zero."""
+        return {name: int(np.count_nonzero(~ids.any(axis=1))) for name, ids in self.ids.items()}
+
 
 def tokenize(ds: TextDataset, vocab_size: int, seq_len: int, extra: dict[str, np.ndarray] | None = None) -> Tokens:
     """Ids for every split of `ds` (and any `extra` named text arrays), cached by content."""
