@@ -49,3 +49,48 @@ def inference_speed(run_one, run_batch, ids: np.ndarray, repeats: int = 30) -> d
         "throughput_b256": round(256 / per_batch, 1),
         "threads": int(os.environ.get("KDSUITE_THREADS") or os.cpu_count()),
     }
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logits, np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def reliability(probs: np.ndarray, labels, bins: int = 15) -> list[dict]:
+    """Per equal-width confidence bin: rows, mean confidence (top probability) and accuracy (empty bins left out)."""
+    conf, correct = probs.max(axis=1), probs.argmax(axis=1) == np.asarray(labels)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    return [{"bin": b, "rows": int(n), "confidence": float(conf[which == b].mean()),
+             "accuracy": float(correct[which == b].mean())}
+            for b in range(bins) if (n := int((which == b).sum()))]
+
+
+def expected_calibration_error(probs: np.ndarray, labels, bins: int = 15) -> float:
+    """ECE: the row-weighted mean |accuracy - confidence| over `bins` equal-width confidence bins."""
+    rows = reliability(probs, labels, bins)
+    total = sum(r["rows"] for r in rows)
+    return float(sum(r["rows"] * abs(r["accuracy"] - r["confidence"]) for r in rows) / total)
+
+
+def fit_temperature(logits: np.ndarray, labels) -> float:
+    """The temperature T > 0 that minimises the negative log-likelihood of softmax(logits / T) (Guo et al. 2017),
+    fitted on validation logits."""
+    from scipy.optimize import minimize_scalar
+
+    labels = np.asarray(labels)
+
+    def nll(log_t: float) -> float:
+        p = softmax(logits, float(np.exp(log_t)))
+        return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def calibration(val_logits: np.ndarray, val_labels, test_logits: np.ndarray, test_labels, bins: int = 15) -> dict:
+    """Test ECE as the model stands and after temperature scaling fitted on validation."""
+    t = fit_temperature(val_logits, val_labels)
+    return {"bins": bins, "ece": round(expected_calibration_error(softmax(test_logits), test_labels, bins), 5),
+            "temperature": round(t, 4),
+            "ece_scaled": round(expected_calibration_error(softmax(test_logits, t), test_labels, bins), 5)}

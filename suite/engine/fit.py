@@ -14,7 +14,8 @@ from kdsuite import store
 from kdsuite.config import TrainConfig
 from kdsuite.data.datasets import TextDataset
 from kdsuite.errors import KdsuiteError
-from kdsuite.metrics import classification_metrics
+from kdsuite.engine.run_folder import save_logits, save_student, write_card
+from kdsuite.metrics import calibration, classification_metrics
 from kdsuite.engine.guards import NonFiniteLoss
 from kdsuite.engine.tokens import tokenize
 
@@ -97,13 +98,16 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
     logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
     predict_s = time.perf_counter() - t1
     speed = inference_speed(student.predict_on_batch, student.predict_on_batch, tokens.ids["test"])
+    info = {"model": student_name, "dataset": ds.name, "label_names": list(ds.label_names), "seq_len": seq_len,
+            "vocab_size": cfg.vocab_size} | hparams
+    save_student(run_dir, student, tokens.vocabulary, info)
     model_path = run_dir / "student.keras"
-    with store.atomic_path(model_path) as tmp:
-        student.save(tmp)
-    store.write_text(run_dir / "vocabulary.txt", "\n".join(tokens.vocabulary) + "\n")
-    _export_logits(student, ds, student_name, cfg.vocab_size, seq_len, run_dir / "logits.npz")
+    split_logits = _all_logits(student, ds, cfg.vocab_size, seq_len)
+    save_logits(run_dir / "logits.npz", split_logits, {"teacher": student_name, "dataset": ds.name,
+                                                       "base_fingerprint": ds.base_fingerprint,
+                                                       "label_names": ds.label_names})
     val_acc = history.history["val_accuracy"]
-    return {
+    result = {
         "family": entry.meta.get("family", "external"),
         "backend": backend,
         "transfer_rows": len(transfer.texts) if transfer else 0,
@@ -121,21 +125,19 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         "train_samples_per_s": round(epochs_run * len(x_train) / train_s, 1),
         "predict_samples_per_s": round(len(logits) / predict_s, 1),
         "speed": speed,
+        "calibration": calibration(split_logits["validation"], ds.splits["validation"].labels, logits,
+                                   ds.splits["test"].labels),
         "run_dir": str(run_dir),
     }
+    write_card(run_dir, result | {"train_rows": len(ds.splits["train"])}, info)
+    return result
 
 
-def _export_logits(student, ds: TextDataset, name: str, vocab_size: int, seq_len: int, path: Path) -> None:
+def _all_logits(student, ds: TextDataset, vocab_size: int, seq_len: int) -> dict[str, np.ndarray]:
     """The student's logits for every split (train: the full carved train), so it can teach another student
-    (nested distillation): `kdsuite distill --teacher-logits <run>/logits.npz`."""
+    (nested distillation: `kdsuite distill --teacher-logits <run>/logits.npz`) and be calibrated."""
     full = {"train": ds.full_train or ds.splits["train"]} | {k: v for k, v in ds.splits.items() if k != "train"}
     texts = {name: split.texts for name, split in full.items()}
     ids = tokenize(ds, vocab_size, seq_len, extra={"full_train": texts["train"]} if ds.full_train else None).ids
-    arrays = {name: student.predict(ids["full_train" if name == "train" and ds.full_train else name],
-                                    batch_size=1024, verbose=0) for name in texts}
-    with store.atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **{k: v.astype(np.float32) for k, v in arrays.items()})
-    store.write_json(path.with_suffix(".json"), {"teacher": name, "dataset": ds.name,
-                                                 "base_fingerprint": ds.base_fingerprint,
-                                                 "label_names": ds.label_names})
+    return {name: student.predict(ids["full_train" if name == "train" and ds.full_train else name],
+                                  batch_size=1024, verbose=0) for name in texts}
