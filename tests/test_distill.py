@@ -64,7 +64,7 @@ def test_every_student_builds_and_trains():
     x = rng.integers(0, 50, size=(32, 12)).astype("int32")
     y = {"label": rng.integers(0, 3, 32).astype("int32"), "teacher": rng.normal(size=(32, 3)).astype("float32")}
     names = STUDENTS.names()
-    assert {"mlp", "cnn", "bilstm"} <= set(names) and len(names) >= 9
+    assert {"mlp", "cnn", "bilstm", "mlp-max", "mlp-meanmax", "mlp-attn", "fasttext", "fasttext-l"} <= set(names)
     for name in names:
         student, entry = build_student(name, 50, 12, 3)
         assert student.output_shape == (None, 3) and entry.meta["family"] in name
@@ -81,9 +81,26 @@ def test_catalogue_spans_sizes():
 
     assert count_params("mlp") == 5000 * 16 + 16 * 6 + 6  # the blog's 80K student
     assert count_params("mlp-xs") < 12_000 and 1_500_000 < count_params("cnn-l") < 2_100_000
+    # its pooling variants at the same budget: max, mean+max (the logits layer sees 32), attention (one score)
+    assert count_params("mlp-max") == 80102 and count_params("mlp-meanmax") == 5000 * 16 + 32 * 6 + 6
+    assert count_params("mlp-attn") == 80102 + 16
+    # fastText: 10-dim words plus 4000 bigram buckets (+1: no bigram); its large size is ~1M
+    assert count_params("fasttext") == 5000 * 10 + 4001 * 10 + 10 * 6 + 6
+    assert 950_000 < count_params("fasttext-l") < 1_050_000
     proc = run_cli("list", "students", "--json")
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["mlp"]["params_at_vocab_5000"] == 80102 and rows["bilstm-l"]["family"] == "bilstm"
+    assert rows["fasttext"]["params_at_vocab_5000"] == 90076 and rows["mlp-attn"]["family"] == "mlp-attn"
+
+
+def test_hashed_bigrams():
+    """fastText's bigram ids: (a * 1000003 + b) mod buckets + 1 for two real tokens, 0 next to padding."""
+    from kdsuite.students.fasttext import HashedBigrams
+
+    ids = np.array([[4, 9, 4999, 0, 0], [7, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
+    got = np.asarray(HashedBigrams(4000)(ids))
+    want = [[(4 * 1000003 + 9) % 4000 + 1, (9 * 1000003 + 4999) % 4000 + 1, 0, 0], [0] * 4, [0] * 4]
+    assert got.tolist() == want
 
 
 def toy_teacher_logits(folder: Path) -> Path:
@@ -151,8 +168,14 @@ def test_tensorboard_logs_hold_the_expected_tags(toy):
         tags[part] = set(acc.Tags()["tensors"])
     assert {"epoch_loss", "epoch_kd_loss", "epoch_ce_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags["train"]
     assert {"epoch_loss", "epoch_kd_loss", "epoch_accuracy"} <= tags["validation"]
-    hp = EventAccumulator(str(run_dir / "hparams")).Reload()
+    hp = EventAccumulator(str(run_dir / "hparams"), size_guidance={"tensors": 0}).Reload()
     assert "_hparams_/session_start_info" in hp.Tags()["tensors"]
+    from tensorboard.util.tensor_util import make_ndarray
+
+    metrics = {tag: float(make_ndarray(hp.Tensors(tag)[0].tensor_proto)) for tag in hp.Tags()["tensors"]
+               if tag.startswith("metrics/")}  # sortable columns of the HParams table
+    assert set(metrics) == {f"metrics/{m}" for m in ("val_accuracy", "test_accuracy", "test_macro_f1", "test_ece")}
+    assert 0.5 < metrics["metrics/test_accuracy"] <= 1
 
 
 def test_scratch_student_and_rerun_is_skipped(toy):

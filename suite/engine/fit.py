@@ -27,12 +27,16 @@ def _targets(labels: np.ndarray, teacher: np.ndarray | None) -> dict:
     return {"label": labels.astype("int32")} | ({} if teacher is None else {"teacher": teacher.astype("float32")})
 
 
-def _write_hparams(log_dir: Path, hparams: dict) -> None:
+def _write_hparams(log_dir: Path, hparams: dict, metrics: dict[str, float]) -> None:
+    """The cell's options and its final metrics as one HParams session, so `tensorboard --logdir` over many runs
+    shows one table of every cell, sortable by accuracy (the metrics are scalars of the session's own run)."""
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
 
     with tf.summary.create_file_writer(str(log_dir / "hparams")).as_default():
         hp.hparams({k: v for k, v in hparams.items() if isinstance(v, (int, float, str, bool))})
+        for name, value in metrics.items():
+            tf.summary.scalar(f"metrics/{name}", value, step=0)
 
 
 def _epoch_tensorboard(log_dir: Path):
@@ -92,7 +96,6 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
                         verbose=verbose)
     train_s = time.perf_counter() - t0
     epochs_run = len(history.history["loss"])
-    _write_hparams(log_dir, asdict(cfg) | {"seq_len": seq_len, "seed": seed, "backend": backend} | hparams)
 
     t1 = time.perf_counter()
     logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
@@ -130,6 +133,9 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         "run_dir": str(run_dir),
     }
     write_card(run_dir, result | {"train_rows": len(ds.splits["train"])}, info)
+    _write_hparams(log_dir, asdict(cfg) | {"seq_len": seq_len, "seed": seed, "backend": backend} | hparams,
+                   {"val_accuracy": result["val_accuracy"], "test_accuracy": result["test"]["accuracy"],
+                    "test_macro_f1": result["test"]["macro_f1"], "test_ece": result["calibration"]["ece"]})
     return result
 
 
