@@ -16,6 +16,7 @@ def add(sub) -> None:
 def run(args) -> dict:
     from kdsuite.config import Cell
     from kdsuite.engine.cell import run as run_cell
+    from kdsuite.records import to_json
 
     cell = Cell(args.dataset, "tfidf-logreg", "baseline", args.seed, data=data_options(args))
-    return run_cell(cell, args.out, args.data_dir)
+    return to_json(run_cell(cell, args.out, args.data_dir))

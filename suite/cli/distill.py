@@ -41,6 +41,7 @@ def run(args) -> dict:
     from kdsuite.backend import use_backend
     from kdsuite.config import Cell, TrainConfig
     from kdsuite.engine.cell import run as run_cell
+    from kdsuite.records import to_json
 
     if not (args.no_kd or args.teacher or args.teacher_logits):
         raise KdsuiteError("say where targets come from: --teacher NAME, --teacher-logits FILE or --no-kd")
@@ -56,4 +57,4 @@ def run(args) -> dict:
     cell.train_config()  # bad options fail here, before any data is read
     if args.seq_len is not None and args.seq_len < 1:
         raise KdsuiteError(f"--seq-len must be positive, got {args.seq_len}")
-    return run_cell(cell, args.out, args.data_dir)
+    return to_json(run_cell(cell, args.out, args.data_dir))

@@ -37,10 +37,14 @@ def run(args) -> dict:
     if args.seeds:
         cells = [c for c in cells if str(c.seed) in args.seeds.split(",")]
     log(f"suite {suite.name}: {len(cells)} cells -> {out}")
+    if suite.tune:
+        from kdsuite.grid.tune import tune_cells
+
+        cells = tune_cells(cells, suite.tune, out, args.data_dir, suite.name, log=log)
     records = run_cells(cells, out, args.data_dir, suite.name, log=log)
     if suite.exports:
         export_on_tensorflow(out, suite.exports, args.data_dir, log=log)
     report = write_report(out / "results", out)
-    failed = [r for r in records if r["status"] != "ok"]
+    failed = [r for r in records if r.status != "ok"]
     return {"suite": suite.name, "cells": len(cells), "failed": len(failed), "report": report,
             "leaderboard": str(out / "leaderboard.md")}

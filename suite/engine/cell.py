@@ -2,7 +2,8 @@
 `out/results/<key>.json`, its models under `out/models/<key>/`. `kdsuite distill` calls it in-process; a suite's
 grid calls it in a process per cell (`python -m kdsuite.engine.cell SPEC.json`, the Keras backend is fixed at
 import). The key follows the cell's spec, its data and its own code (`engine/keys.py`), so a rerun returns the
-stored record and any change to what computes it makes a new one. Records are written atomically."""
+stored record and any change to what computes it makes a new one. Records are typed (`kdsuite.records`: the
+producers' fields are checked against the record type here) and written atomically."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from kdsuite.config import Cell
 from kdsuite.data.datasets import TextDataset, default_length, load_dataset
 from kdsuite.engine.keys import cell_key
 from kdsuite.errors import KdsuiteError
+from kdsuite.records import Result, StudentRecord, read_record, read_records, result_type, write_record
 
 
 def load_cell_data(cell: Cell, data_dir: str | None) -> TextDataset:
@@ -30,16 +32,16 @@ def result_path(out: Path, key: str) -> Path:
     return Path(out) / "results" / f"{key}.json"
 
 
-def stored(out: Path, key: str) -> dict | None:
+def stored(out: Path, key: str) -> Result | None:
     """The finished record of `key` in the store at `out`, if any."""
     path = result_path(out, key)
     if not path.is_file():
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("status") == "ok" else None
+    record = read_record(path)
+    return record if isinstance(record, Result) else None
 
 
-def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "", verbose: int = 2) -> dict:
+def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "", verbose: int = 2) -> Result:
     """The record of `cell` in the store at `out`: the stored one when finished, else computed and stored."""
     out = Path(out)
     ds = load_cell_data(cell, data_dir)
@@ -49,15 +51,16 @@ def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "
         return done
     t0 = time.perf_counter()
     fields = _compute(cell, ds, out, key, data_dir, verbose)
-    record = {
+    common = {
         "status": "ok", "cell": cell.to_dict(), "cell_key": key, "code_version": code, "suite": suite,
-        "dataset": ds.name, "model": cell.model if cell.kind != "teacher" else fields.get("model", cell.model),
-        "kind": cell.kind, "seed": cell.seed, "backend": cell.backend, "teacher": cell.teacher,
-        "data_source": ds.source, "data_fingerprint": ds.fingerprint, "data_view": ds.view_fingerprint,
-        "data_recipe": ds.recipe, "train_rows": len(ds.splits["train"]), "commit": store.git_commit(),
-    } | fields
-    record["wall_s"] = round(time.perf_counter() - t0, 1)
-    store.write_json(result_path(out, key), record)
+        "dataset": ds.name, "model": cell.model, "kind": cell.kind, "seed": cell.seed, "backend": cell.backend,
+        "teacher": cell.teacher, "data_source": ds.source, "data_fingerprint": ds.fingerprint,
+        "data_view": ds.view_fingerprint, "data_recipe": ds.recipe, "train_rows": len(ds.splits["train"]),
+        "commit": store.git_commit(),
+        "family": cell.model,  # a baseline is its own family; students and teachers name theirs
+    }
+    record = result_type(cell.kind).from_fields(common | fields | {"wall_s": round(time.perf_counter() - t0, 1)})
+    write_record(result_path(out, key), record)
     return record
 
 
@@ -82,8 +85,7 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
         if not cell.option("transfer"):
             raise KdsuiteError(f"{cell.label}: kind 'kd+transfer' needs a transfer set (data option 'transfer')")
         transfer = transfer_set(ds, cell.teacher, cell.option("transfer"), seed=cell.option("data_seed"))
-    elif cell.option("transfer"):
-        raise KdsuiteError(f"{cell.label}: a transfer set is only used by kind 'kd+transfer'")
+    # other kinds ignore a transfer set: a suite's [data.NAME] transfer reaches every cell of that dataset
     teacher = _teacher_logits(cell, ds, out) if cell.kind != "scratch" else None
     hparams = {"model": cell.model, "kind": cell.kind, "teacher": cell.teacher or ""}
     seq_len = cell.option("seq_len") or default_length(ds.name)
@@ -126,13 +128,11 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
 def _student_logits(cell: Cell, out: Path) -> Path:
     """The logits file of the finished kd cell of the student named in `cell.teacher` ("student:NAME")."""
     source = cell.teacher.removeprefix("student:")
-    for path in sorted((out / "results").glob("[!.]*.json")):
-        r = json.loads(path.read_text())
-        c = r.get("cell", {})
-        if (r.get("status") == "ok" and c.get("model") == source and c.get("kind") == "kd"
-                and (c.get("dataset"), c.get("backend"), c.get("seed"), c.get("data"))
-                == (cell.dataset, cell.backend, cell.seed, cell.data)):
-            return Path(r["run_dir"]) / "logits.npz"
+    wanted = (source, "kd", cell.dataset, cell.backend, cell.seed, cell.data)
+    found = [r for r in read_records(out / "results") if isinstance(r, StudentRecord)
+             and tuple(r.cell[k] for k in ("model", "kind", "dataset", "backend", "seed", "data")) == wanted]
+    if found:  # a record of today's code before one migrated from older code
+        return Path(min(found, key=lambda r: r.migrated_from is not None).run_dir) / "logits.npz"
     raise KdsuiteError(f"nested: no finished kd cell of {source!r} to learn from ({cell.dataset}, seed {cell.seed})")
 
 

@@ -22,6 +22,7 @@ from kdsuite.config import Cell
 from kdsuite.engine.cell import load_cell_data, result_path, stored
 from kdsuite.engine.keys import cell_key
 from kdsuite.grid.suites import Suite
+from kdsuite.records import CellRecord, FailedRecord, Result, read_record, write_record
 
 
 def expand(suite: Suite) -> list[Cell]:
@@ -59,18 +60,18 @@ def _fingerprints(cells: list[Cell], data_dir: str | None) -> dict[str, str]:
 
 
 def _records_by_cell(results: Path) -> dict[str, list[Path]]:
-    """Stored result files per cell spec (one cell has several under older code or data)."""
+    """Stored result files per cell spec (one cell has several under older code or data). Every record is read,
+    so a store of version-1 records is refused here, with the `kdsuite migrate` hint, before anything runs."""
     index = defaultdict(list)
-    for path in results.glob("[!.]*.json"):
-        try:
-            index[json.dumps(json.loads(path.read_text()).get("cell"), sort_keys=True)].append(path)
-        except (OSError, ValueError):
-            continue
+    for path in sorted(results.glob("[!.]*.json")):
+        record = read_record(path)
+        if isinstance(record, CellRecord):
+            index[json.dumps(record.cell, sort_keys=True)].append(path)
     return index
 
 
 def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_name: str = "",
-              log=print) -> list[dict]:
+              log=print) -> list[CellRecord]:
     """Run every cell not yet finished; return all their records (finished, new and failed). Once a cell has a
     finished record under the current code and data, its records from older code or data are removed, so the
     store (and the report made from it) holds one record per cell."""
@@ -79,7 +80,7 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
     index = _records_by_cell(out / "results")
     records = []
     for i, cell in enumerate(cells, 1):
-        key, _ = cell_key(cell, fingerprints[cell.dataset])
+        key, code = cell_key(cell, fingerprints[cell.dataset])
         path = result_path(out, key)
         superseded = [p for p in index.get(json.dumps(cell.to_dict(), sort_keys=True), []) if p != path]
         record = stored(out, key)
@@ -87,18 +88,18 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
             log(f"[{i}/{len(cells)}] {cell.label}: done earlier")
         else:
             log(f"[{i}/{len(cells)}] {cell.label} ...")
-            record = _run_one(cell, key, out, data_dir, suite_name)
-            acc = record.get("test", {}).get("accuracy")
-            log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {acc:.4f}" if record["status"] == "ok"
-                                                         else f"FAILED: {record['error']}") + f" ({record['wall_s']} s)")
-        if record["status"] == "ok":
+            record = _run_one(cell, key, code, out, data_dir, suite_name)
+            log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {record.test['accuracy']:.4f}"
+                                                         if isinstance(record, Result) else f"FAILED: {record.error}")
+                + f" ({record.wall_s} s)")
+        if isinstance(record, Result):
             for old in superseded:
                 old.unlink(missing_ok=True)
         records.append(record)
     return records
 
 
-def _run_one(cell: Cell, key: str, out: Path, data_dir: str | None, suite_name: str) -> dict:
+def _run_one(cell: Cell, key: str, code: str, out: Path, data_dir: str | None, suite_name: str) -> CellRecord:
     """Run `cell` in a process of its own; its record, or a failed record naming the last line it printed."""
     work = out / "cells" / key
     work.mkdir(parents=True, exist_ok=True)
@@ -114,9 +115,10 @@ def _run_one(cell: Cell, key: str, out: Path, data_dir: str | None, suite_name: 
         return record
     lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
     error = lines[-1] if lines else f"exit code {proc.returncode}"
-    record = {"status": "failed", "error": error.removeprefix("kdsuite: error: ")[:500], "log": str(work / "log.txt"),
-              "cell": cell.to_dict(), "cell_key": key, "suite": suite_name, "dataset": cell.dataset,
-              "model": cell.model, "kind": cell.kind, "backend": cell.backend, "seed": cell.seed,
-              "wall_s": round(time.perf_counter() - t0, 1)}
-    store.write_json(result_path(out, key), record)
+    record = FailedRecord(status="failed", error=error.removeprefix("kdsuite: error: ")[:500],
+                          log=str(work / "log.txt"), cell=cell.to_dict(), cell_key=key, code_version=code,
+                          suite=suite_name, dataset=cell.dataset, model=cell.model, kind=cell.kind,
+                          backend=cell.backend, seed=cell.seed, teacher=cell.teacher, commit=store.git_commit(),
+                          wall_s=round(time.perf_counter() - t0, 1))
+    write_record(result_path(out, key), record)
     return record

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from kdsuite.backend import BACKENDS
-from kdsuite.config import BASELINES, KINDS, TFLITE_FORMATS, TrainConfig
+from kdsuite.config import BASELINES, KINDS, LOSSES, TFLITE_FORMATS, TrainConfig
 from kdsuite.errors import KdsuiteError
 
 PRESETS = Path(__file__).resolve().parent / "presets"
 TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig)}
+TUNE_KEYS = {"trials": "int", "seed": "int", "learning_rate": "range", "patience": "range", "temperature": "range",
+             "alpha": "range", "loss": "list"}
 DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
              "transfer": "str", "data_seed": "int", "students": "list"}
 
@@ -35,6 +37,7 @@ class Suite:
     extra_seeds: dict = field(default_factory=dict)  # students, seeds: extra cells on the suite's backends
     transfer_students: tuple[str, ...] = ()  # students that get kd+transfer cells (default: all)
     nested: tuple[tuple[str, str], ...] = ()  # (teacher student, student): distil from a distilled student
+    tune: dict = field(default_factory=dict)  # [tune]: trials per (dataset, student, kind) and the search space
     exports: tuple[str, ...] = ()  # TFLite formats for each dataset's best run of each student (report/tflite.py)
 
 
@@ -98,8 +101,10 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
     data = {name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS) for name, opts in _table(where, raw, "data").items()}
     if "seq_len" in train:
         data = {name: data.get(name, {}) for name in _str_list(f"{where}: datasets", raw["datasets"])} | data
+    tune = _tune(f"{where}: [tune]", raw.get("tune", {}))
     suite = Suite(
         name=name,
+        tune=tune,
         description=raw.get("description", ""),
         datasets=_str_list(f"{where}: datasets", raw["datasets"]),
         students=_str_list(f"{where}: students", raw.get("students", []), empty_ok=True),
@@ -147,6 +152,29 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         if not 0 < opts.get("train_fraction", 1) <= 1 or not 0 < opts.get("val_size", 0.5) < 1:
             raise KdsuiteError(f"{where}: [data.{name}] train_fraction must be in (0, 1], val_size in (0, 1)")
     return suite
+
+
+def _tune(where: str, table) -> dict:
+    """The [tune] table: `trials` (>= 1), `seed`, ranges [low, high] for learning_rate, patience, temperature
+    and alpha, and the KD losses to choose from."""
+    if not table:
+        return {}
+    tune = _options(where, {k: v for k, v in table.items() if TUNE_KEYS.get(k) not in ("range",)},
+                    {k: t for k, t in TUNE_KEYS.items() if t != "range"})
+    for key, value in table.items():
+        if TUNE_KEYS.get(key) != "range":
+            continue
+        if not (isinstance(value, list) and len(value) == 2 and all(_type_ok(v, "float") for v in value)
+                and 0 <= value[0] < value[1]) or (key == "patience" and not all(_type_ok(v, "int") for v in value)):
+            raise KdsuiteError(f"{where} {key}: expected [low, high] with 0 <= low < high, got {value!r}")
+        if key == "alpha" and value[1] > 1 or key in ("learning_rate", "temperature") and value[0] <= 0:
+            raise KdsuiteError(f"{where} {key}: {value!r} is out of range")
+        tune[key] = tuple(value)
+    if not _type_ok(tune.get("trials"), "int") or tune["trials"] < 1:
+        raise KdsuiteError(f"{where}: trials: expected an integer >= 1")
+    tune["loss"] = _str_list(f"{where} loss", tune["loss"], tuple(x for x in LOSSES if x != "ce")) \
+        if "loss" in tune else ()
+    return {k: v for k, v in tune.items() if v != ()}
 
 
 def _table(where: str, raw: dict, key: str) -> dict:

@@ -1,5 +1,6 @@
 """Data-fraction sweep: the baseline, scratch and distilled students against the share of labelled training
-data, as cells of the same executor, with a table and a plot."""
+data, as cells of the same executor, with a table and a plot (regenerated from the store's records by
+`kdsuite report DIR`, as leaderboards are)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import numpy as np
 from kdsuite import store
 from kdsuite.config import Cell
 from kdsuite.grid.runner import run_cells
+from kdsuite.records import CellRecord, Result, read_records
+
+SUITE = "sweep"  # the `suite` of a sweep's records
 
 
 def sweep_cells(dataset: str, fractions: list[float], students: list[str], teacher: str | None,
@@ -26,16 +30,18 @@ def sweep_cells(dataset: str, fractions: list[float], students: list[str], teach
     return cells
 
 
-def sweep_table(records: list[dict]) -> list[dict]:
+def sweep_table(records: list[CellRecord]) -> list[dict]:
+    """Per (model, kind, share of train), the mean and std of test accuracy over the finished seeds."""
     groups = defaultdict(list)
     for r in records:
-        if r.get("status") == "ok":
-            fraction = r["cell"]["data"].get("train_fraction", 1.0)
-            groups[(r["model"], r["kind"], fraction)].append(r)
-    return [{"model": m, "kind": k, "fraction": f, "train_rows": g[0]["train_rows"], "seeds": len(g),
-             "accuracy": float(np.mean([r["test"]["accuracy"] for r in g])),
-             "accuracy_std": float(np.std([r["test"]["accuracy"] for r in g]))}
-            for (m, k, f), g in sorted(groups.items())]
+        if isinstance(r, Result):
+            fraction = Cell.from_dict(r.cell).option("train_fraction") or 1.0
+            groups[(r.model, r.kind, fraction)].append(r)
+    groups = {k: sorted(g, key=lambda r: r.seed) for k, g in sorted(groups.items())}  # same sums, any file order
+    return [{"model": m, "kind": k, "fraction": f, "train_rows": g[0].train_rows, "seeds": len(g),
+             "accuracy": float(np.mean([r.test["accuracy"] for r in g])),
+             "accuracy_std": float(np.std([r.test["accuracy"] for r in g]))}
+            for (m, k, f), g in groups.items()]
 
 
 def write_sweep(rows: list[dict], dataset: str, out: Path) -> None:
@@ -43,6 +49,8 @@ def write_sweep(rows: list[dict], dataset: str, out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from kdsuite.report.leaderboard import save_figure
 
     lines = [f"# {dataset}: accuracy vs share of labelled training data", "",
              "| model | kind | fraction | train rows | accuracy (%) | seeds |", "|---|---|---|---|---|---|"]
@@ -59,18 +67,26 @@ def write_sweep(rows: list[dict], dataset: str, out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    for ext in ("png", "svg"):
-        with store.atomic_path(out / f"sweep_{dataset}.{ext}") as tmp:
-            fig.savefig(tmp, format=ext, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / f"sweep_{dataset}")
+
+
+def write_sweeps(results_dir: Path, out: Path) -> list[str]:
+    """The sweep table and plot of each dataset with sweep records in `results_dir`, written to `out`."""
+    by_dataset = defaultdict(list)
+    for r in read_records(results_dir):
+        if isinstance(r, CellRecord) and r.suite == SUITE:
+            by_dataset[r.dataset].append(r)
+    for dataset, records in sorted(by_dataset.items()):
+        write_sweep(sweep_table(records), dataset, Path(out))
+    return [str(Path(out) / f"sweep_{dataset}.md") for dataset in sorted(by_dataset)]
 
 
 def run_sweep(dataset: str, fractions: list[float], students: list[str], teacher: str | None, backend: str,
               seeds: list[int], train: dict, out: Path, data_dir: str | None, log=print) -> dict:
     cells = sweep_cells(dataset, fractions, students, teacher, backend, seeds, train)
-    records = run_cells(cells, out, data_dir, "sweep", log=log)
+    records = run_cells(cells, out, data_dir, SUITE, log=log)
     rows = sweep_table(records)
-    name = records[0]["dataset"] if records and "dataset" in records[0] else Path(dataset).name
+    name = records[0].dataset if records else Path(dataset).name
     write_sweep(rows, name, Path(out))
-    return {"cells": len(cells), "failed": sum(r["status"] != "ok" for r in records), "rows": rows,
+    return {"cells": len(cells), "failed": sum(not isinstance(r, Result) for r in records), "rows": rows,
             "table": str(Path(out) / f"sweep_{name}.md")}

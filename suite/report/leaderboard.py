@@ -1,17 +1,19 @@
 """Leaderboards from stored results, no retraining: Markdown, timm-style CSV/JSON (param_count column),
-accuracy-vs-parameters plots with the Pareto front, and a backend comparison. All files written atomically."""
+accuracy-vs-parameters plots with the Pareto front, and a backend comparison. Records are read as typed records
+(`kdsuite.records`); all files are written atomically, plots without timestamps or random ids, so a report
+regenerated from the same records is the same."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from kdsuite import store
+from kdsuite.records import CellRecord, ExportRecord, FailedRecord, Record, Result, StudentRecord, read_records, to_json
 
 BACKEND_ORDER = {"tensorflow": 0, "jax": 1, "torch": 2, None: -1}
 CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_count", "disk_bytes",
@@ -19,39 +21,37 @@ CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_c
               "throughput_b256", "train_samples_per_s", "teacher", "data_fingerprint", "config_hash", "commit")
 
 
-def load_records(results_dir: Path) -> tuple[list[dict], list[dict]]:
-    """(finished, failed) records of a results store."""
-    ok, failed = [], []
-    for path in sorted(Path(results_dir).glob("[!.]*.json")):  # hidden: temp files of interrupted writes
-        record = json.loads(path.read_text())
-        (ok if record.get("status") == "ok" else failed).append(record)
-    return ok, failed
+def load_records(folder: Path) -> tuple[list[Record], list[Record]]:
+    """(finished, not finished) records of a results or exports store: finished = status ok; the others are
+    failed cells (FailedRecord) or students TFLite could not convert (ExportRecord, status unsupported)."""
+    records = read_records(folder)
+    return [r for r in records if r.status == "ok"], [r for r in records if r.status != "ok"]
 
 
-def aggregate(records: list[dict]) -> list[dict]:
+def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
     """One row per (dataset, model, kind, backend): mean and std over seeds, costs, provenance."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    groups: dict[tuple, list[Result | ExportRecord]] = defaultdict(list)
     for r in records:
-        groups[(r["dataset"], r["model"], r["kind"], r.get("backend"))].append(r)
-    teacher_acc = {k[0]: np.mean([r["test"]["accuracy"] for r in g]) for k, g in groups.items() if k[2] == "teacher"}
+        groups[(r.dataset, r.model, r.kind, r.backend)].append(r)
+    teacher_acc = {k[0]: np.mean([r.test["accuracy"] for r in g]) for k, g in groups.items() if k[2] == "teacher"}
     rows = []
     for (dataset, model, kind, backend), group in groups.items():
-        acc = [r["test"]["accuracy"] for r in group]
-        f1 = [r["test"].get("macro_f1") for r in group if r["test"].get("macro_f1") is not None]
-        speed = group[0].get("speed") or {}
+        acc = [r.test["accuracy"] for r in group]
+        f1 = [r.test["macro_f1"] for r in group if r.test.get("macro_f1") is not None]
         first = group[0]
+        speed = first.speed or {}  # None: not measured (a baseline); a teacher measures batch-1 latency only
         rows.append({
-            "dataset": dataset, "model": model, "family": first.get("family", model), "kind": kind,
-            "backend": backend, "seeds": len(group), "param_count": first.get("param_count"),
-            "disk_bytes": first.get("disk_bytes"),
+            "dataset": dataset, "model": model, "family": first.family, "kind": kind,
+            "backend": backend, "seeds": len(group), "param_count": first.param_count,
+            "disk_bytes": first.disk_bytes,
             "accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
             "macro_f1": float(np.mean(f1)) if f1 else None, "macro_f1_std": float(np.std(f1)) if f1 else None,
             "pct_of_teacher": 100 * float(np.mean(acc)) / teacher_acc[dataset] if dataset in teacher_acc else None,
             "latency_ms_b1": speed.get("latency_ms_b1"), "throughput_b256": speed.get("throughput_b256"),
-            "train_samples_per_s": first.get("train_samples_per_s"), "teacher": first.get("teacher"),
-            "data_fingerprint": first.get("data_fingerprint"),
-            "config_hash": store.key(config=first.get("config"), recipe=first.get("data_recipe")),
-            "commit": ",".join(sorted({str(r.get("commit")) for r in group})),
+            "train_samples_per_s": first.train_samples_per_s if isinstance(first, StudentRecord) else None,
+            "teacher": first.teacher, "data_fingerprint": first.data_fingerprint,
+            "config_hash": store.key(config=first.config, recipe=first.data_recipe),
+            "commit": ",".join(sorted({str(r.commit) for r in group})),
         })
     return sorted(rows, key=lambda r: (r["dataset"], -r["accuracy"], BACKEND_ORDER.get(r["backend"], 9)))
 
@@ -77,7 +77,8 @@ def _acc(r: dict, key: str = "accuracy") -> str:
     return f"{100 * r[key]:.2f}" + (f" ± {100 * r[key + '_std']:.2f}" if r["seeds"] > 1 else "")
 
 
-def markdown(rows: list[dict], failed: list[dict], provenance: dict, unsupported: list[dict] = ()) -> str:
+def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
+             unsupported: list[ExportRecord] = ()) -> str:
     main = primary(rows)
     out = ["# kdsuite leaderboard", "",
            f"Generated by `kdsuite report` from {provenance['records']} stored results "
@@ -126,11 +127,10 @@ def markdown(rows: list[dict], failed: list[dict], provenance: dict, unsupported
                            f"{_fmt(r['train_samples_per_s'], ',.0f')} | {_fmt(r['throughput_b256'], ',.0f')} | "
                            f"{_fmt(r['latency_ms_b1'], '.2f')} |")
     if unsupported:
-        out += ["", "## Not exported", ""] + [f"- {u['dataset']} {u['model']}: {u['error']}" for u in unsupported]
+        out += ["", "## Not exported", ""] + [f"- {u.dataset} {u.model}: {u.error}" for u in unsupported]
     if failed:
         out += ["", "## Failed cells", ""] + [
-            f"- {f.get('dataset')} {f.get('model')} {f.get('kind')} {f.get('backend') or '-'} seed {f.get('seed')}: "
-            f"{f.get('error')}" for f in failed]
+            f"- {f.dataset} {f.model} {f.kind} {f.backend or '-'} seed {f.seed}: {f.error}" for f in failed]
     return "\n".join(out) + "\n"
 
 
@@ -176,9 +176,18 @@ def plot(rows: list[dict], dataset: str, out_dir: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
+    save_figure(fig, out_dir / f"plot_{dataset}")
+
+
+def save_figure(fig, stem: Path) -> None:
+    """`stem`.png and `stem`.svg, atomically; no creation date and fixed SVG ids, so the same plot gives the
+    same files."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
     for ext in ("png", "svg"):
-        with store.atomic_path(out_dir / f"plot_{dataset}.{ext}") as tmp:
-            fig.savefig(tmp, format=ext, dpi=120)
+        with matplotlib.rc_context({"svg.hashsalt": "kdsuite"}), store.atomic_path(f"{stem}.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, dpi=120, metadata={"Date": None} if ext == "svg" else None)
     plt.close(fig)
 
 
@@ -189,8 +198,9 @@ def write_report(results_dir: Path, out_dir: Path) -> dict:
     exported, unsupported = load_records(Path(results_dir).parent / "exports")
     records += exported
     rows = aggregate(records)
-    provenance = {"records": len(records), "suites": sorted({r.get("suite", "") for r in records} - {""}),
-                  "commits": sorted({str(r.get("commit")) for r in records})}
+    provenance = {"records": len(records), "suites": sorted({r.suite for r in records if isinstance(r, CellRecord)}
+                                                            - {""}),
+                  "commits": sorted({str(r.commit) for r in records})}
     out_dir = Path(out_dir)
     store.write_text(out_dir / "leaderboard.md", markdown(rows, failed, provenance, unsupported))
     buf = io.StringIO()
@@ -198,7 +208,8 @@ def write_report(results_dir: Path, out_dir: Path) -> dict:
     writer.writeheader()
     writer.writerows(rows)
     store.write_text(out_dir / "leaderboard.csv", buf.getvalue())
-    store.write_json(out_dir / "leaderboard.json", {"provenance": provenance, "rows": rows, "failed": failed})
+    store.write_json(out_dir / "leaderboard.json", {"provenance": provenance, "rows": rows,
+                                                    "failed": [to_json(f) for f in failed]})
     for dataset in sorted({r["dataset"] for r in rows}):
         plot(rows, dataset, out_dir)
     return {"rows": len(rows), "failed": len(failed), "out": str(out_dir), "provenance": provenance}

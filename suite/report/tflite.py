@@ -10,15 +10,13 @@ unsupported rather than shipped with the Flex delegate.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from kdsuite import store
-from kdsuite.config import STUDENT_KINDS, TFLITE_FORMATS
-
+from kdsuite.config import TFLITE_FORMATS
+from kdsuite.records import ExportRecord, StudentRecord, read_record, write_record
 
 
 def convert(model, fmt: str) -> bytes:
@@ -68,7 +66,7 @@ def tflite_predict(content: bytes, ids: np.ndarray, batch: int = 256) -> np.ndar
     return np.concatenate(parts)
 
 
-def record_test_ids(record: dict, data_dir: str | None) -> tuple[np.ndarray, object]:
+def record_test_ids(record: StudentRecord, data_dir: str | None) -> tuple[np.ndarray, object]:
     """The test split of `record`'s cell as ids of the run's own vocabulary (saved beside the model)."""
     import keras
 
@@ -76,76 +74,74 @@ def record_test_ids(record: dict, data_dir: str | None) -> tuple[np.ndarray, obj
     from kdsuite.engine.cell import load_cell_data
     from kdsuite.engine.tokens import STANDARDIZE
 
-    ds = load_cell_data(Cell.from_dict(record["cell"]), data_dir)
-    vocabulary = (Path(record["run_dir"]) / "vocabulary.txt").read_text().split("\n")[:-1]
+    ds = load_cell_data(Cell.from_dict(record.cell), data_dir)
+    vocabulary = (Path(record.run_dir) / "vocabulary.txt").read_text().split("\n")[:-1]
     vectorizer = keras.layers.TextVectorization(vocabulary=vocabulary[2:], standardize=STANDARDIZE,
-                                                output_sequence_length=record["config"]["seq_len"])
+                                                output_sequence_length=record.config["seq_len"])
     return np.asarray(vectorizer(ds.splits["test"].texts.astype(str)), np.int32), ds
 
 
-def export_record(record: dict, fmt: str, data_dir: str | None) -> dict:
+def export_record(record: StudentRecord, fmt: str, data_dir: str | None) -> ExportRecord:
     """Convert the student of a finished result to `fmt`, evaluate it, and describe it as a leaderboard row."""
-    import keras
-
     from kdsuite.metrics import classification_metrics, inference_speed
+    from kdsuite.students import load_saved
 
-    run_dir = Path(record["run_dir"])
-    base = {k: record.get(k) for k in ("dataset", "family", "kind", "teacher", "seed", "config", "param_count",
-                                       "data_fingerprint", "data_recipe")}
-    base |= {"model": f"{record['model']} ({fmt})", "student": record["model"], "format": fmt,
-             "backend": "tflite", "source": str(run_dir), "source_accuracy": record["test"]["accuracy"],
-             "commit": store.git_commit()}
-    student = keras.models.load_model(run_dir / "student.keras")
+    run_dir = Path(record.run_dir)
+    base = dict(dataset=record.dataset, model=f"{record.model} ({fmt})", kind=record.kind, seed=record.seed,
+                backend="tflite", teacher=record.teacher, commit=store.git_commit(), student=record.model, format=fmt,
+                source=str(run_dir), source_accuracy=record.test["accuracy"], family=record.family,
+                config=record.config, param_count=record.param_count, data_fingerprint=record.data_fingerprint,
+                data_recipe=record.data_recipe)
+    student = load_saved(run_dir / "student.keras")  # registers custom layers (the MLP's MaskedMean) first
     try:
         content = convert(student, fmt)
     except Exception as exc:  # the converter raises its own error types, with pages of MLIR
         reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
-        return base | {"status": "unsupported", "error": f"TFLite conversion failed: {reason}"}
+        return ExportRecord(status="unsupported", error=f"TFLite conversion failed: {reason}", **base)
     path = run_dir / f"student.{fmt}.tflite"
     with store.atomic_path(path) as tmp:
         Path(tmp).write_bytes(content)
     ids, ds = record_test_ids(record, data_dir)
     logits = tflite_predict(content, ids)
-    return base | {"status": "ok", "path": str(path), "disk_bytes": len(content),
-                   "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
-                   "speed": inference_speed(_runner(content, 1, ids.shape[1]), _runner(content, 256, ids.shape[1]), ids,
-                                            repeats=50)}
+    return ExportRecord(status="ok", path=str(path), disk_bytes=len(content),
+                        test=classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
+                        speed=inference_speed(_runner(content, 1, ids.shape[1]), _runner(content, 256, ids.shape[1]),
+                                              ids, repeats=50), **base)
 
 
-def deployable(records: list[dict]) -> list[dict]:
+def deployable(records: list) -> list[StudentRecord]:
     """Per (dataset, student), the finished TensorFlow run with the best validation accuracy."""
-    best: dict[tuple, dict] = {}
+    best: dict[tuple, StudentRecord] = {}
     for r in records:
-        if r.get("status") == "ok" and r.get("kind") in STUDENT_KINDS and r.get("backend") == "tensorflow" \
-                and Path(r.get("run_dir", ""), "student.keras").is_file():
-            k = (r["dataset"], r["model"])
-            if k not in best or r["val_accuracy"] > best[k]["val_accuracy"]:
+        if isinstance(r, StudentRecord) and r.backend == "tensorflow" and Path(r.run_dir, "student.keras").is_file():
+            k = (r.dataset, r.model)
+            if k not in best or r.val_accuracy > best[k].val_accuracy:
                 best[k] = r
     return [best[k] for k in sorted(best)]
 
 
-def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> list[dict]:
+def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> list[ExportRecord]:
     """Export the deployable students of `out/results` to each format; records in `out/exports/`."""
     from kdsuite.report.leaderboard import load_records
 
     ok, _ = load_records(Path(out) / "results")
     sources = deployable(ok)
-    best = {source["cell_key"] for source in sources}
+    best = {source.cell_key for source in sources}
     for stale in Path(out, "exports").glob("*.json"):  # exports of runs that are no longer a student's best
         if stale.name.split("-", 1)[0] not in best:
             stale.unlink()
     records = []
     for source in sources:
         for fmt in formats:
-            path = Path(out) / "exports" / f"{source['cell_key']}-{fmt}.json"
+            path = Path(out) / "exports" / f"{source.cell_key}-{fmt}.json"
             if path.exists():
-                records.append(json.loads(path.read_text()))
+                records.append(read_record(path))
                 continue
             record = export_record(source, fmt, data_dir)
-            store.write_json(path, record)
-            acc = record.get("test", {}).get("accuracy")
-            log(f"export {source['dataset']} {source['model']} {source['kind']} -> {fmt}: "
-                + (f"accuracy {acc:.4f}, {record['disk_bytes']:,} bytes" if acc is not None else record["error"]))
+            write_record(path, record)
+            log(f"export {source.dataset} {source.model} {source.kind} -> {fmt}: "
+                + (f"accuracy {record.test['accuracy']:.4f}, {record.disk_bytes:,} bytes" if record.status == "ok"
+                   else record.error))
             records.append(record)
     return records
 
