@@ -103,6 +103,20 @@ def test_hashed_bigrams():
     assert got.tolist() == want
 
 
+def test_masked_pool_kinds():
+    """bag.py's MaskedPool: "mean" is the mlp's MaskedMean; "max" and "mean+max" see only the real steps."""
+    from kdsuite.students.bag import MaskedPool
+    from kdsuite.students.mlp import MaskedMean
+
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]], bool)
+    mean = np.asarray(MaskedPool("mean")(x, mask=mask))
+    assert np.array_equal(mean, np.asarray(MaskedMean()(x, mask=mask)))
+    top = np.asarray(MaskedPool("max")(x, mask=mask))
+    assert np.array_equal(top[:2], [x[0, :3].max(0), x[1, 0]]) and not top[2].any()
+    assert np.array_equal(np.asarray(MaskedPool("mean+max")(x, mask=mask)), np.concatenate([mean, top], 1))
+
+
 def toy_teacher_logits(folder: Path) -> Path:
     """A real teacher for the toy task: bag-of-words logistic regression; its logits for every split."""
     from sklearn.feature_extraction.text import CountVectorizer

@@ -92,6 +92,44 @@ def _reload_check(keras, tmp: Path) -> bool:
                                keras.ops.convert_to_numpy(back(with_empty))))
 
 
+POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "fasttext")  # the students with custom pooling layers
+
+
+def _pooled_checks(keras, tmp: Path) -> dict:
+    """Each custom-pooling student reloads from `.keras` (through load_saved, custom layers and all) with
+    identical logits, and ignores padding: with the padding id's embedding row set huge (what an unmasked max
+    or mean would pick up), post-padding a row with 8 more zeros changes none of its logits."""
+    from keras import layers
+
+    from kdsuite.students import build_student, load_saved
+
+    ids, with_empty = _ids()
+    longer = np.pad(ids, ((0, 0), (0, 8)))
+    out = {}
+    for name in POOLED:
+        keras.utils.set_random_seed(0)
+        model, _ = build_student(name, VOCAB, SEQ_LEN, CLASSES)
+        wide, _ = build_student(name, VOCAB, SEQ_LEN + 8, CLASSES)
+        for layer in model.layers:
+            if isinstance(layer, layers.Embedding):
+                table = keras.ops.convert_to_numpy(layer.embeddings).copy()
+                table[0] = 50.0
+                layer.embeddings.assign(table)
+            elif type(layer).__name__ == "MaskedPool" and layer.weights:  # attention: a score that favours id 0
+                layer.weights[0].assign(np.ones(layer.weights[0].shape, "float32"))
+        wide.set_weights(model.get_weights())
+        model.save(tmp / f"{name}.keras")
+        back = load_saved(tmp / f"{name}.keras")
+        logits = keras.ops.convert_to_numpy(model(with_empty, training=False))
+        out[name] = {
+            "reload_identical": bool(np.array_equal(logits, keras.ops.convert_to_numpy(back(with_empty)))),
+            "padding_max_diff": float(np.abs(keras.ops.convert_to_numpy(wide(longer, training=False))
+                                             - keras.ops.convert_to_numpy(model(ids, training=False))).max()),
+            "empty_finite": bool(np.isfinite(logits[2]).all()),
+        }
+    return out
+
+
 def _guard_checks(keras) -> dict:
     from keras import layers
 
@@ -184,6 +222,7 @@ def _main(backend: str) -> None:
     result = {"backend": keras.backend.backend(), "students": _student_checks(keras), "guard": _guard_checks(keras)}
     with tempfile.TemporaryDirectory() as tmp:
         result["mlp_reloads"] = _reload_check(keras, Path(tmp))
+        result["pooled"] = _pooled_checks(keras, Path(tmp))
     if backend == "tensorflow":
         result["tokenizer"] = _tokenizer_checks()
     print(json.dumps(result))
@@ -206,7 +245,8 @@ def test_students_are_finite_on_all_padding_rows(backend):
     result = _run(backend)
     assert result["backend"] == backend
     students = result["students"]
-    assert {"mlp", "cnn", "bilstm"} <= {s["family"] for s in students.values()}
+    assert {"mlp", "cnn", "bilstm", "mlp-max", "mlp-meanmax", "mlp-attn", "fasttext"} <= \
+        {s["family"] for s in students.values()}
     for name, info in students.items():
         assert info["finite"], (name, info)
         assert info["train_loss_finite"] and info["weights_finite"], (name, info)
@@ -216,6 +256,15 @@ def test_students_are_finite_on_all_padding_rows(backend):
             assert info["identical_to_average_pooling"], (name, info)
             assert info["average_pooling_nan_on_empty"], (name, info)  # what the fix is about
     assert result["mlp_reloads"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pooled_students_ignore_padding_and_reload(backend):
+    pooled = _run(backend)["pooled"]
+    assert set(pooled) == set(POOLED)
+    for name, info in pooled.items():
+        assert info["reload_identical"] and info["empty_finite"], (name, info)
+        assert info["padding_max_diff"] <= 1e-5, (name, info)  # summation order only
 
 
 # ---------------------------------------------------------------- the guard, on every backend
