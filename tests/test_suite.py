@@ -208,3 +208,16 @@ def test_expand_grid(tmp_path):
     assert all(c.teacher == "minilm-l6" for c in cells if c.kind in ("kd", "kd+transfer"))
     assert all(c.data == {"transfer": "unsup:1000", "seq_len": 128} for c in cells if c.dataset == "imdb")
     assert len({(c.dataset, c.model, c.kind, c.seed, c.backend) for c in cells}) == len(cells)
+
+
+def test_a_dataset_may_name_its_own_teacher():
+    from kdsuite.grid.runner import expand
+    from kdsuite.grid.suites import parse_suite
+
+    suite = parse_suite("t", {"datasets": ["emotion", "imdb"], "teacher": "minilm-l6", "students": ["mlp"],
+                              "kinds": ["scratch", "kd"], "data": {"imdb": {"teacher": "nbsvm+minilm-l6"}}}, "t.toml")
+    teachers = {(c.dataset, c.kind): c.teacher if c.kind != "teacher" else c.model for c in expand(suite)}
+    assert teachers == {("emotion", "teacher"): "minilm-l6", ("emotion", "kd"): "minilm-l6",
+                        ("emotion", "scratch"): None, ("imdb", "teacher"): "nbsvm+minilm-l6",
+                        ("imdb", "kd"): "nbsvm+minilm-l6", ("imdb", "scratch"): None}
+    assert all("teacher" not in c.data for c in expand(suite))

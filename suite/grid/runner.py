@@ -31,10 +31,11 @@ def expand(suite: Suite) -> list[Cell]:
     for dataset in suite.datasets:
         opts = suite.data.get(dataset, {})
         students = opts.get("students", suite.students)  # a per-dataset student list overrides the suite's
-        data = {k: v for k, v in opts.items() if k != "students"}
+        teacher = opts.get("teacher", suite.teacher)  # and a per-dataset teacher the suite's
+        data = {k: v for k, v in opts.items() if k not in ("students", "teacher")}
         cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
-        if suite.teacher:
-            cells.append(Cell(dataset, suite.teacher, "teacher", data=data,
+        if teacher:
+            cells.append(Cell(dataset, teacher, "teacher", data=data,
                               train={"fine_tune": True} if suite.train_teacher else {}))
         grid = [(s, k, b, seed) for s in students for k in suite.kinds for b in suite.backends
                 for seed in suite.seeds]
@@ -47,7 +48,7 @@ def expand(suite: Suite) -> list[Cell]:
                                           (suite.transfer_students and student not in suite.transfer_students)):
                 continue  # transfer sets are per dataset, and may be limited to some students
             cells.append(Cell(dataset, student, kind, seed, backend,
-                              suite.teacher if kind != "scratch" else None, suite.train, data))
+                              teacher if kind != "scratch" else None, suite.train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)
                   for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
     return cells

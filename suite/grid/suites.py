@@ -16,7 +16,7 @@ TRAIN_KEYS = {f.name: f.type for f in fields(TrainConfig)}
 TUNE_KEYS = {"trials": "int", "seed": "int", "learning_rate": "range", "patience": "range", "temperature": "range",
              "alpha": "range", "loss": "list"}
 DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
-             "transfer": "str", "data_seed": "int", "students": "list"}
+             "transfer": "str", "data_seed": "int", "students": "list", "teacher": "str"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         extra_seeds=extra and {"students": _str_list(f"{where}: [extra_seeds] students", extra.get("students", [])),
                                "seeds": tuple(extra_seeds)},
     )
-    if {"kd", "kd+transfer"} & set(suite.kinds) and suite.students and not suite.teacher:
+    if {"kd", "kd+transfer"} & set(suite.kinds) and suite.students and not suite.teacher and \
+            not all("teacher" in suite.data.get(d, {}) for d in suite.datasets):
         raise KdsuiteError(f"{where}: kinds include 'kd' but no teacher is named")
     for src, _ in suite.nested:
         if src not in suite.students or "kd" not in suite.kinds or not suite.teacher:
