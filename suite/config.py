@@ -9,7 +9,7 @@ from kdsuite.errors import KdsuiteError
 
 KINDS = ("scratch", "kd", "kd+transfer")  # student kinds a suite may ask for; "nested" comes from `nested = [...]`
 STUDENT_KINDS = (*KINDS, "nested")
-BASELINES = ("tfidf-logreg",)
+BASELINES = ("tfidf-logreg", "nbsvm")
 TFLITE_FORMATS = ("tflite", "tflite-dr")  # float32, dynamic-range int8 weights
 LOSSES = ("kl", "ce+kl", "mse", "ce")
 

@@ -4,7 +4,8 @@ what turns a teacher into logits a student learns from: `runs` (fit once, export
 text). Teachers never import the training engine.
 
 A teacher is named by a registered name (`minilm-l6`), by `FAMILY:SOURCE` (`keras-hub:hf://google/bert...`,
-`keras-hub:/path/to/preset`, `hf:/path/to/fine-tuned-classifier`), or lazily as `module:attr`/`file.py:attr`.
+`keras-hub:/path/to/preset`, `hf:/path/to/fine-tuned-classifier`), lazily as `module:attr`/`file.py:attr`, or
+as an ensemble of such teachers, logits files and student runs: `a+b[+c...][@wa,wb,...]` (see `ensemble`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ def teacher_id(spec: str) -> str:
 
 
 def make_teacher(spec: str, label_names: list[str], max_length: int) -> "Teacher":
-    """Build the teacher named by `spec` for a dataset with `label_names`, truncating at `max_length` tokens."""
+    """Build the teacher named by `spec` for a dataset with `label_names`, truncating at `max_length` tokens.
+    An ensemble (`a+b`) comes unbound: `.bind(ds)` loads its members' fitted models and chosen weights."""
+    if "+" in spec:
+        from kdsuite.teachers.ensemble import EnsembleTeacher
+
+        return EnsembleTeacher(spec, label_names, max_length)
     family, sep, source = spec.partition(":")
     if sep and family in FAMILIES.names():
         if not source:

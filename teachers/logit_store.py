@@ -120,7 +120,12 @@ def load_logits_file(path: str | Path, ds) -> dict[str, np.ndarray]:
 
 
 def _candidates(teacher: str, ds) -> list[tuple[Path, Path]]:
-    """(npz, json) pairs that may hold `teacher`'s logits for `ds`: newest cache entries, then committed."""
+    """(npz, json) pairs that may hold `teacher`'s logits for `ds`: newest cache entries, then committed.
+    An ensemble (`a+b`) is first (re)combined from its members into the cache when they are at hand."""
+    if "+" in teacher:
+        from kdsuite.teachers.ensemble import refresh
+
+        refresh(teacher, ds)
     tid = teacher_id(teacher)
     cached = sorted((cache_root() / "logits" / tid).glob(f"{ds.name}-*/meta.json"),
                     key=lambda p: p.stat().st_mtime, reverse=True)
@@ -160,7 +165,7 @@ def teacher_record(teacher: str, ds) -> dict:
             "family": meta.get("family") or ((meta.get("config") or {}).get("teacher") or {}).get("family", "teacher"),
             "dataset": ds.name, "data_source": ds.source, "data_fingerprint": ds.fingerprint, "teacher": teacher,
             "seed": meta.get("seed"), "config": meta.get("config"), "train_rows": meta.get("train_rows"),
-            "param_count": meta.get("param_count") or meta.get("params"), "test": test,
+            "param_count": meta.get("param_count"), "test": test,
             "speed": {"latency_ms_b1": meta.get("latency_ms_b1")}, "logits": str(npz), "commit": meta.get("commit"),
         }
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}); "

@@ -4,6 +4,13 @@ A run is keyed by teacher, the dataset's base fingerprint and the config; a seco
 returns the cached result without touching the model. Fine-tuning state lives in
 `cache_root()/teachers/<teacher>/<dataset>-<key>/` (token cache, per-epoch checkpoints, TensorBoard logs), so a
 killed run resumes from its last finished epoch.
+
+Out-of-fold logits (`oof=K`, teachers with `oof_predict`: the scikit-learn family): after the fit on all
+training rows, each training row is relabelled by the same settings refitted on the other K-1 folds
+(stratified, shuffled with the fit's seed); validation, test and unlabelled logits still come from the model
+fitted on all rows. The fold of every train row (-1: not fitted, as after --max-train) is kept in `folds.npz`
+beside the logits (and `<dataset>__<teacher>.folds.npz` beside a shipped copy); `fit.oof` records K, the seed,
+rows per fold and the train accuracy of both kinds of logits. Ensembles: see `ensemble.py`.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
                 lr: float = 5e-5, warmup: float = 0.1, patience: int = 1, seed: int = 0, data_seed: int = 0,
                 val_size: float = 0.1,
                 unlabelled_rows: int | None = None, data_dir: str | None = None,
-                ship_dir: str | Path | None = None, verbose: int | str = "auto") -> dict:
+                ship_dir: str | Path | None = None, verbose: int | str = "auto", oof: int | None = None) -> dict:
     """Fine-tune `teacher` on `dataset` (subsampled train if asked), export logits for every full split, and
     return a JSON-able record: test metrics, params, latency, timings and where the logits are cached.
 
@@ -52,7 +59,18 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     `seed` moves the fit (initialisation, batch order); `data_seed` and `val_size` carve the data, as in every
     kdsuite command, so the logits match the splits that `kdsuite distill --data-seed` sees.
     `ship_dir` also writes the compact float16 copy there (`teachers/logits` to ship it with kdsuite).
+    `oof` (K >= 2) replaces the logits of the training rows with out-of-fold ones (see the module docstring).
+    An ensemble spec (`a+b`, see `ensemble.py`) combines its members' logits instead of fitting.
     """
+    from kdsuite.teachers.ensemble import is_ensemble, run_ensemble
+
+    if is_ensemble(teacher):
+        if oof is None and (train_fraction is not None or max_train is not None):
+            raise KdsuiteError("an ensemble fits nothing: --train-fraction/--max-train apply to its members' runs "
+                               "(with --oof, or run each member first)")
+        return run_ensemble(dataset, teacher, oof=oof, ship_dir=ship_dir, data_seed=data_seed, val_size=val_size,
+                            data_dir=data_dir, seed=seed, unlabelled_rows=unlabelled_rows, verbose=verbose,
+                            train_fraction=train_fraction, max_train=max_train)
     from kdsuite.backend import use_backend
 
     use_backend("tensorflow")
@@ -69,7 +87,12 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
         view = load_dataset(dataset, data_dir, val_size=val_size, seed=data_seed, train_fraction=train_fraction,
                             max_train=max_train)
     max_length = max_length or default_length(full.name)
+    if oof is not None:
+        check_oof_k(oof, view.splits["train"].labels, full.label_names)
+        _check_refittable(teacher, oof, refittable(teacher))
     model = make_teacher(teacher, full.label_names, max_length)
+    if oof is not None:
+        _check_refittable(teacher, oof, model.trainable and hasattr(model, "oof_predict"))
     config = {"teacher": model.config()}
     options = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, patience=patience, seed=seed)
     options = {k: v for k, v in options.items() if k in model.fit_options} if model.trainable else {}
@@ -79,6 +102,7 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
     rows = {s: len(d) if (d.labels >= 0).any() or unlabelled_rows is None else min(len(d), unlabelled_rows)
             for s, d in full.splits.items()}
     export = {"unlabelled_rows": unlabelled_rows} if unlabelled_rows is not None else {}
+    export |= {"oof": oof} if oof is not None else {}
     folder = logits_store.cache_dir(teacher, full.name, key(fit=run_key, **export) if export else run_key)
     with locked(folder):
         meta_path = folder / "meta.json"
@@ -87,21 +111,90 @@ def run_teacher(dataset: str, teacher: str = "minilm-l6", *, epochs: int = 3, ma
             meta["cached"] = True
         else:
             meta = _run(model, teacher, full, view, config, export, folder, f"{full.name}-{run_key}", rows,
-                        dict(options, seed=seed, verbose=verbose))
+                        dict(options, seed=seed, verbose=verbose), oof=oof)
             meta["cached"] = False
     if ship_dir is not None:
         compact = Path(ship_dir) / f"{full.name}__{teacher_id(teacher)}.npz"
         meta["compact"] = str(logits_store.save_compact(compact, _load(folder), meta))
+        if (folder / FOLDS_FILE).is_file():
+            logits_store.write_npz(compact.with_suffix(".folds.npz"), _load(folder, FOLDS_FILE))
     meta["cache"] = str(folder)
     return meta
+
+
+FOLDS_FILE = "folds.npz"
+
+
+def check_oof_k(k, labels: np.ndarray, label_names: list[str]) -> None:
+    """K folds need K >= 2 and at least K training rows of every class."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise KdsuiteError(f"--oof must be at least 2 folds, got {k}")
+    counts = np.bincount(np.asarray(labels), minlength=len(label_names))
+    smallest = int(counts.argmin())
+    if k > counts[smallest]:
+        raise KdsuiteError(f"--oof {k} is above the {counts[smallest]} training rows of the smallest class "
+                           f"({label_names[smallest]!r})")
+
+
+def refittable(teacher: str) -> bool | None:
+    """Whether `teacher` gives out-of-fold logits (`oof_predict`), from its registration without building it:
+    True for the scikit-learn family, False for other registered ones, None for `module:attr` (build to see)."""
+    from kdsuite.teachers import FAMILIES, TEACHERS
+
+    family, sep, _ = teacher.partition(":")
+    if sep and family in FAMILIES.names():
+        return False
+    entry = TEACHERS.get(teacher)
+    return None if entry.meta.get("family") == "external" else entry.meta.get("family") == "sklearn"
+
+
+def _check_refittable(teacher: str, k: int, ok: bool | None) -> None:
+    if ok is False:
+        raise KdsuiteError(f"--oof {k}: {teacher} cannot be refitted cheaply; out-of-fold logits are for "
+                           f"scikit-learn teachers (tfidf-logreg, nbsvm) and ensembles of them")
+
+
+def oof_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """The fold (0..k-1) of every row: stratified, shuffled with `seed`."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = np.full(len(labels), -1, np.int16)
+    for fold, (_, held) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(labels, labels)):
+        folds[held] = fold
+    return folds
+
+
+def _out_of_fold(model, enc_train: dict, full, view, k: int, seed: int, fitted: np.ndarray,
+                 folder: Path) -> tuple[np.ndarray, dict]:
+    """Train logits with every fitted row labelled out of fold, and the record of the folds."""
+    import hashlib
+
+    labels, idx = full.splits["train"].labels, view.train_index
+    folds = np.full(len(labels), -1, np.int16)
+    folds[idx] = oof_folds(labels[idx], k, seed)
+    out = np.array(fitted, np.float32, copy=True)
+    start = time.perf_counter()
+    out[idx] = model.oof_predict(({n: v[idx] for n, v in enc_train.items()}, labels[idx]), folds[idx], seed)
+    logits_store.write_npz(folder / FOLDS_FILE, {"train": folds})
+    accuracy = lambda z: round(float((z[idx].argmax(1) == labels[idx]).mean()), 5)
+    return out, {
+        "k": k, "seed": seed, "method": "StratifiedKFold(shuffle=True)", "file": FOLDS_FILE,
+        "rows_per_fold": np.bincount(folds[idx], minlength=k).tolist(), "rows_not_fitted": int((folds < 0).sum()),
+        "folds_sha256": hashlib.sha256(folds.tobytes()).hexdigest(),
+        "train_accuracy": {"out_of_fold": accuracy(out), "fitted_on_all": accuracy(fitted)},
+        "refit_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def finetuned_teacher(ds, teacher: str):
     """`teacher` as fitted on `ds` by a cached `kdsuite teacher` run on this machine (its best checkpoint); a
     teacher that is not trained here (an `hf` classifier) as it is."""
-    from kdsuite.teachers.logit_store import teacher_record
     from kdsuite.teachers import make_teacher
+    from kdsuite.teachers.ensemble import EnsembleTeacher, is_ensemble
+    from kdsuite.teachers.logit_store import teacher_record
 
+    if is_ensemble(teacher):
+        return EnsembleTeacher(teacher, ds.label_names, default_length(ds.name)).bind(ds)
     record = teacher_record(teacher, ds)
     meta_path = Path(record["logits"]).with_name("meta.json")
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
@@ -113,13 +206,13 @@ def finetuned_teacher(ds, teacher: str):
     return model
 
 
-def _load(folder: Path) -> dict[str, np.ndarray]:
-    with np.load(folder / "logits.npz") as f:
+def _load(folder: Path, name: str = "logits.npz") -> dict[str, np.ndarray]:
+    with np.load(folder / name) as f:
         return {k: f[k] for k in f.files}
 
 
 def _run(model, teacher: str, full, view, config: dict, export: dict, folder: Path, fit_name: str, rows: dict[str, int],
-         fit_args: dict) -> dict:
+         fit_args: dict, oof: int | None = None) -> dict:
     from kdsuite.metrics import classification_metrics
     from kdsuite.teachers import teacher_id
 
@@ -143,6 +236,10 @@ def _run(model, teacher: str, full, view, config: dict, export: dict, folder: Pa
             print(f"{teacher}: logits for {split} ({rows[split]} rows)", file=sys.stderr, flush=True)
         logits[split] = model.predict(enc[split])
     timings["logits_s"] = round(time.perf_counter() - start, 1)
+    if oof is not None:
+        logits["train"], fit["oof"] = _out_of_fold(model, enc["train"], full, view, oof, fit_args["seed"],
+                                                   logits["train"], folder)
+        timings["oof_s"] = fit["oof"]["refit_s"]
     metrics = {split: classification_metrics(full.splits[split].labels, logits[split].argmax(1), full.label_names)
                for split in ("validation", "test")}
     meta = {

@@ -1,4 +1,5 @@
-"""`kdsuite teacher DATASET --teacher T`: fit a teacher once and cache its logits for every split."""
+"""`kdsuite teacher DATASET --teacher T`: fit a teacher once and cache its logits for every split; an ensemble
+(`--teacher a+b`) combines its members' logits; `--oof K` gives out-of-fold logits for the training rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ def add(sub) -> None:
                                        "and cache its logits for every split")
     data_args(p)
     p.add_argument("--teacher", default="minilm-l6",
-                   help="registered name (minilm-l6, tfidf-logreg), keras-hub:PRESET or hf:FOLDER")
+                   help="registered name (minilm-l6, tfidf-logreg, nbsvm), keras-hub:PRESET, hf:FOLDER, or an "
+                        "ensemble of teachers, logits:FILE.npz and student:RUN_DIR joined by '+' (weights chosen "
+                        "on validation, or given: a+b@0.3,0.7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fit (the data: --data-seed)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
@@ -18,6 +21,9 @@ def add(sub) -> None:
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--unlabelled-rows", type=int,
                    help="compute logits for only the first N rows of unlabelled splits (IMDb unsup)")
+    p.add_argument("--oof", type=int, metavar="K",
+                   help="label each training row with a model refitted without its fold (K folds; scikit-learn "
+                        "teachers and ensembles of them); validation/test logits still come from the full fit")
     p.add_argument("--ship", help="also write compact float16 logits here (teachers/logits ships them with kdsuite)")
     p.set_defaults(run=run, show=print_model_result)
 
@@ -28,4 +34,5 @@ def run(args) -> dict:
     return run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
                        train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
                        lr=args.learning_rate, seed=args.seed, data_seed=args.data_seed, val_size=args.val_size,
-                       unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship)
+                       unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship,
+                       oof=args.oof)

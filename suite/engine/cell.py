@@ -68,7 +68,7 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
     if cell.kind == "baseline":
         from kdsuite.teachers.sklearn import run_baseline
 
-        return run_baseline(ds, seed=cell.seed)
+        return run_baseline(ds, seed=cell.seed, model=cell.model)
     if cell.kind == "teacher":
         return _teacher(cell, ds, data_dir)
 
@@ -116,9 +116,9 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
 
     if not cell.teacher:
         raise KdsuiteError(f"{cell.label}: a {cell.kind} cell needs a teacher")
-    if cell.teacher.startswith("logits:"):
+    if "+" not in cell.teacher and cell.teacher.startswith("logits:"):
         full = logit_store.load_logits_file(cell.teacher.removeprefix("logits:"), ds)
-    elif cell.teacher.startswith("student:"):
+    elif "+" not in cell.teacher and cell.teacher.startswith("student:"):
         full = logit_store.load_logits_file(_student_logits(cell, out), ds)
     else:
         full = logit_store.load_teacher_logits(cell.teacher, ds)

@@ -85,6 +85,10 @@ def _model_files(cell: Cell, roots: dict[str, Path]) -> list[Path]:
     if cell.student:
         local = _registered(roots["kdsuite.students"], "register_student").get(cell.model)
         return [roots["kdsuite.students"] / local] if local else [p for p in [_external(cell.model)] if p]
+    if cell.kind == "teacher" and "+" in cell.model:  # an ensemble: its own code and each member's
+        members = cell.model.split("@")[0].split("+")
+        return [roots["kdsuite.teachers"] / "ensemble.py"] + [
+            f for m in members for f in _model_files(Cell(cell.dataset, m, "teacher"), roots)]
     if cell.kind == "teacher":
         family, sep, _ = cell.model.partition(":")
         folder = roots["kdsuite.teachers"]

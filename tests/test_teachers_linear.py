@@ -1,0 +1,247 @@
+"""Linear teachers on small real data: NBSVM, the stopword choice, out-of-fold logits, ensembles of cached
+logits (with the committed MiniLM), and the one-line refusals of bad ensembles and --oof values."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kdsuite.errors import KdsuiteError
+
+SMALL_TFIDF = {"stopwords": ("none", "nltk", "nltk-lite"), "ngram_range": ((1, 2),), "sublinear_tf": (True,),
+               "C": (4.0,)}
+
+
+@pytest.fixture()
+def small_grids(monkeypatch):
+    """The TF-IDF grid cut to one point per stopword list (the NBSVM grid is cheap as it is)."""
+    from kdsuite.teachers import sklearn
+
+    monkeypatch.setitem(sklearn.GRIDS, "tfidf-logreg", SMALL_TFIDF)
+
+
+@pytest.fixture(scope="module")
+def emotion(data_dir):
+    from kdsuite.data.datasets import load_dataset
+
+    return load_dataset("emotion", data_dir, max_train=1500)
+
+
+def _log_softmax(z):
+    z = np.asarray(z, np.float64) - np.max(z, axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+
+def test_stopword_lists_and_tokens():
+    from kdsuite.teachers.sklearn import nltk_tokens, raw_words, stopword_list
+
+    nltk, lite = set(stopword_list("nltk")), set(stopword_list("nltk-lite"))
+    assert stopword_list("none") is None
+    label_words = {"not", "no", "nor", "what", "who", "when", "where", "which", "how", "don", "didn't", "wasn"}
+    assert label_words <= nltk and not label_words & lite  # NLTK drops them; nltk-lite keeps them
+    assert {"the", "a", "i", "was", "did"} <= lite
+    assert nltk_tokens(["I didn't like it.<br /><br />What a film!"]) == ["i did not like it what a film"]
+    assert raw_words(["Not GOOD<br />at all?!"]) == ["not good at all?!"]
+
+
+def test_nbsvm_baseline_on_amazon(data_dir):
+    """NBSVM as a baseline row: tuned on validation (stopwords x n-grams x C), binary log-count ratios."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.sklearn import GRIDS, run_baseline
+
+    ds = load_dataset("amazon_polarity", data_dir, max_train=2000)
+    r = run_baseline(ds, model="nbsvm")
+    assert r["model"] == "nbsvm" and r["test"]["accuracy"] > 0.83, r["test"]["accuracy"]
+    grid = GRIDS["nbsvm"]
+    assert len(r["tuning"]["grid"]) == len(grid["stopwords"]) * len(grid["ngram_range"]) * len(grid["C"])
+    top = max(g["val_accuracy"] for g in r["tuning"]["grid"])
+    near = [g for g in r["tuning"]["grid"] if g["val_accuracy"] >= top - (top * (1 - top) / 2094) ** 0.5]
+    best = min(near, key=lambda g: g["val_log_loss"])  # within one standard error: the lowest log-loss
+    assert {k: r["config"][k] for k in ("stopwords", "ngram_range", "C")} == \
+        {k: best[k] for k in ("stopwords", "ngram_range", "C")}
+    assert r["param_count"] == r["vocabulary_size"] + 1  # two classes: one weight per n-gram and a bias
+
+
+def test_nbsvm_head_is_wang_manning():
+    """Binary: logistic regression on r-scaled binary counts; more classes: one-vs-rest, normalised."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    from kdsuite.teachers.sklearn import NBHead
+
+    rng = np.random.default_rng(0)
+    x = sparse.csr_matrix((rng.random((60, 12)) < 0.3).astype(float))
+    y = rng.integers(0, 3, 60)
+    y2 = (y > 0).astype(int)
+    head = NBHead(C=1.0).fit(x, y2, 2)
+    p, q = 1 + x[y2 == 1].sum(0).A1, 1 + x[y2 == 0].sum(0).A1
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    ref = LogisticRegression(C=1.0, solver="liblinear", random_state=0).fit(x @ sparse.diags(r), y2)
+    np.testing.assert_allclose(head.log_proba(x), ref.predict_log_proba(x @ sparse.diags(r)), atol=1e-8)
+    multi = NBHead(C=1.0).fit(x, y, 3).log_proba(x)
+    np.testing.assert_allclose(np.exp(multi).sum(1), 1, atol=1e-9)
+    assert multi.shape == (60, 3)
+
+
+def test_tfidf_stopword_choice_is_made_on_validation(emotion, small_grids):
+    """Each stopword list is a grid point; the `nltk` point is the old NLTK-cleaned baseline."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from kdsuite.data.preprocess import clean_all
+    from kdsuite.teachers.sklearn import run_baseline
+
+    r = run_baseline(emotion)
+    assert {g["stopwords"] for g in r["tuning"]["grid"]} == {"none", "nltk", "nltk-lite"}
+    assert r["config"]["stopwords"] in {g["stopwords"] for g in r["tuning"]["grid"]}
+    assert {"stopwords", "ngram_range", "sublinear_tf", "C", "min_df"} <= set(r["config"])
+
+    old = {s: clean_all(emotion.splits[s].texts) for s in ("train", "validation")}
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    model = LogisticRegression(C=4.0, max_iter=1000).fit(vectorizer.fit_transform(old["train"]),
+                                                        emotion.splits["train"].labels)
+    old_acc = (model.predict(vectorizer.transform(old["validation"])) == emotion.splits["validation"].labels).mean()
+    nltk_row = next(g for g in r["tuning"]["grid"] if g["stopwords"] == "nltk")
+    assert nltk_row["val_accuracy"] == pytest.approx(old_acc, abs=1e-3)
+
+
+def test_out_of_fold_logits(emotion, data_dir, tmp_path):
+    """--oof: each fitted training row is labelled by the model refitted without its fold; the rest (and
+    validation/test) by the model fitted on all rows; the folds are kept and shipped."""
+    from scipy import sparse
+
+    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import oof_folds, run_teacher
+    from kdsuite.teachers.sklearn import NbsvmTeacher, make_head
+
+    kwargs = dict(max_train=1500, data_dir=str(data_dir), verbose=0)
+    plain = run_teacher("emotion", "nbsvm", **kwargs)
+    full = load_teacher_logits("nbsvm", emotion)
+    r = run_teacher("emotion", "nbsvm", oof=4, ship_dir=tmp_path, **kwargs)
+    oof = load_teacher_logits("nbsvm", emotion)  # the newest entry
+    assert r["config"]["oof"] == 4 and "oof" not in plain["config"] and r["test"] == plain["test"]
+    for split in ("validation", "test"):
+        np.testing.assert_array_equal(oof[split], full[split])
+    idx, labels = emotion.train_index, emotion.full_train.labels
+    with np.load(f"{r['cache']}/folds.npz") as f:
+        folds = f["train"]
+    with np.load(tmp_path / "emotion__nbsvm.folds.npz") as f:
+        np.testing.assert_array_equal(f["train"], folds)
+    assert (folds[idx] >= 0).all() and (np.delete(folds, idx) == -1).all()
+    np.testing.assert_array_equal(folds[idx], oof_folds(labels[idx], 4, 0))
+    record = r["fit"]["oof"]
+    assert record["rows_per_fold"] == np.bincount(folds[idx]).tolist() and record["rows_not_fitted"] == 16000 - 1500
+    assert record["train_accuracy"]["out_of_fold"] < record["train_accuracy"]["fitted_on_all"]
+    unfitted = np.setdiff1d(np.arange(len(labels)), idx)
+    np.testing.assert_array_equal(oof["train"][unfitted], full["train"][unfitted])
+    assert not np.allclose(oof["train"][idx], full["train"][idx])
+
+    teacher = NbsvmTeacher(label_names=emotion.label_names, max_length=64)  # fold 0 by hand
+    assert teacher.restore(r["workdir"])
+    pipe = teacher.pipeline
+    counts = sparse.csr_matrix(pipe.counts(teacher.encode(emotion.full_train.texts[idx])["text"]))
+    options = {k: v for k, v in pipe.options.items() if k not in ("stopwords", "ngram_range")}
+    held = folds[idx] == 0
+    head = make_head("nbsvm", options, 0).fit(counts[~held], labels[idx][~held], emotion.num_classes)
+    np.testing.assert_allclose(oof["train"][idx[held]], head.log_proba(counts[held]), atol=2e-2)  # float16 copy
+
+
+def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
+    """minilm-l6 (committed logits) + nbsvm: the weighted mean of log-probabilities, weights chosen on
+    validation and recorded; given weights are used as given; the row names its members."""
+    from kdsuite.teachers.logit_store import load_teacher_logits, teacher_record
+    from kdsuite.teachers.runs import run_teacher
+
+    run_teacher("emotion", "nbsvm", max_train=1500, data_dir=str(data_dir), verbose=0)
+    members = {m: {s: _log_softmax(v) for s, v in load_teacher_logits(m, emotion).items()}
+               for m in ("minilm-l6", "nbsvm")}
+    r = run_teacher("emotion", "minilm-l6+nbsvm", data_dir=str(data_dir), ship_dir=tmp_path, verbose=0)
+    weights = r["fit"]["weights"]
+    assert set(weights) == {"minilm-l6", "nbsvm"} and sum(weights.values()) == pytest.approx(1)
+    assert r["family"] == "ensemble" and r["fit"]["weight_search"]["points"] == 21
+    best = max(m["validation_accuracy"] for m in r["fit"]["members"])  # the simplex holds each member alone
+    assert r["validation"]["accuracy"] >= best - (best * (1 - best) / 2000) ** 0.5  # within one standard error
+    logits = load_teacher_logits("minilm-l6+nbsvm", emotion)
+    expected = sum(w * members[m]["test"] for m, w in weights.items())
+    np.testing.assert_allclose(logits["test"], expected, atol=1e-2)
+    assert (tmp_path / "emotion__minilm-l6_nbsvm.npz").is_file()
+    assert run_teacher("emotion", "minilm-l6+nbsvm", data_dir=str(data_dir), verbose=0)["cached"]
+
+    row = teacher_record("minilm-l6+nbsvm", emotion)
+    assert row["family"] == "ensemble" and row["config"]["teacher"]["members"] == ["minilm-l6", "nbsvm"]
+    given = load_teacher_logits("minilm-l6+nbsvm@0.3,0.7", emotion)
+    np.testing.assert_allclose(given["validation"], 0.3 * members["minilm-l6"]["validation"]
+                               + 0.7 * members["nbsvm"]["validation"], atol=1e-2)
+
+
+def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_path, small_grids):
+    """Transfer text is labelled by each member's fitted model; a logits file or a student run folder is a
+    member for the students' splits, but a logits file cannot label new text."""
+    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import run_teacher
+    from kdsuite.teachers.transfer import label_texts
+
+    for teacher in ("nbsvm", "tfidf-logreg"):
+        run_teacher("emotion", teacher, max_train=1500, data_dir=str(data_dir), verbose=0)
+    texts = np.array(["i feel so happy and loved today", "i am furious and bitter about it"], dtype=object)
+    r = run_teacher("emotion", "nbsvm+tfidf-logreg", data_dir=str(data_dir), verbose=0)
+    w = r["fit"]["weights"]
+    members = {m: _log_softmax(label_texts(emotion, m, texts)) for m in w}
+    np.testing.assert_allclose(label_texts(emotion, "nbsvm+tfidf-logreg", texts),
+                               sum(w[m] * members[m] for m in w), atol=1e-5)
+
+    nb = load_teacher_logits("nbsvm", emotion)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    np.savez(run_dir / "logits.npz", **nb)  # as a student's run folder holds them (logits.json beside)
+    (run_dir / "logits.json").write_text(json.dumps({"base_fingerprint": emotion.base_fingerprint,
+                                                     "label_names": emotion.label_names}))
+    spec = f"minilm-l6+student:{run_dir}@0.5,0.5"
+    mixed = load_teacher_logits(spec, emotion)
+    minilm = _log_softmax(load_teacher_logits("minilm-l6", emotion)["test"])
+    np.testing.assert_allclose(mixed["test"], 0.5 * minilm + 0.5 * _log_softmax(nb["test"]), atol=1e-2)
+    with pytest.raises(KdsuiteError, match="cannot label new text"):
+        label_texts(emotion, f"nbsvm+logits:{run_dir / 'logits.npz'}", texts)
+
+
+def _bad_logits(folder, ds, **change):
+    """A logits file for `ds` with one thing wrong (rows, label names or base fingerprint)."""
+    rng = np.random.default_rng(0)
+    rows = {s: len(d) for s, d in ds.splits.items()} | {"train": len(ds.full_train)} | change.pop("rows", {})
+    path = folder / f"bad-{len(list(folder.glob('*.npz')))}.npz"
+    np.savez(path, **{s: rng.normal(size=(n, ds.num_classes)).astype("float32") for s, n in rows.items()})
+    meta = {"base_fingerprint": ds.base_fingerprint, "label_names": ds.label_names} | change
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path
+
+
+def test_bad_ensembles_and_oof_values_fail_in_one_line(emotion, data_dir, tmp_path, capsys, monkeypatch):
+    from kdsuite.cli import main
+    from kdsuite.store import cache_root
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    names = list(emotion.label_names)
+    cases = {
+        f"minilm-l6+logits:{_bad_logits(bad, emotion, label_names=names[::-1])}": "label names",
+        f"minilm-l6+logits:{_bad_logits(bad, emotion, rows={'test': 1999})}": "1999 rows",
+        f"minilm-l6+logits:{_bad_logits(bad, emotion, base_fingerprint='0123456789abcdef')}": "other data",
+        "minilm-l6+no-such-teacher": "unknown teacher 'no-such-teacher'",
+        "minilm-l6+nbsvm@1.5,0": r"weight 1.5 is outside \[0, 1\]",
+        "minilm-l6+nbsvm@0.5": "1 weights for 2 members",
+        "minilm-l6+logits:/no/such/file.npz": "no such logits file",
+    }
+    flags = {("--teacher", spec): message for spec, message in cases.items()}
+    flags |= {("--teacher", "nbsvm", "--oof", "1"): "at least 2 folds",
+              ("--teacher", "nbsvm", "--oof", "60", "--max-train", "1500"): "above the .* rows of the smallest class",
+              ("--teacher", "minilm-l6", "--oof", "5"): "minilm-l6 cannot be refitted cheaply",
+              ("--teacher", "minilm-l6+nbsvm", "--oof", "5"): "'minilm-l6' cannot be refitted cheaply"}
+    ship = tmp_path / "ship"
+    before = sorted(p.relative_to(cache_root()) for p in cache_root().rglob("*"))
+    for args, message in flags.items():
+        code = main(["teacher", "emotion", "--data-dir", str(data_dir), *args, "--ship", str(ship)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("kdsuite: error: ") and err.count("\n") == 1, (args, err)
+        assert __import__("re").search(message, err), (message, err)
+    assert not ship.exists()
+    assert sorted(p.relative_to(cache_root()) for p in cache_root().rglob("*")) == before  # nothing written
