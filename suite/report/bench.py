@@ -83,7 +83,8 @@ def fit_overhead(dataset: str, name: str, epochs: int = 3, batch_size: int = 64,
         bare.append(bare_fit())
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            fit = train_student(ds, name, cfg, seq_len, 0, None, Path(tmp), {}, verbose=0)
+            fit = train_student(ds, name, cfg, seq_len, 0, None, Path(tmp),
+                                {"model": name, "kind": "scratch", "teacher": ""}, verbose=0)
             suite.append(fit["times_s"]["train"])
             whole.append(time.perf_counter() - t)
     return {"bare_fit_s": round(min(bare), 2), "suite_fit_s": min(suite),
