@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kdsuite import store
 from kdsuite.config import TrainConfig
 from kdsuite.data.datasets import TextDataset
 from kdsuite.errors import KdsuiteError

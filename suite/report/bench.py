@@ -97,7 +97,6 @@ def run_bench(dataset: str, models: str, backends: str, teacher: str | None = No
               out: str | None = None, command: str = "") -> dict:
     """Bench rows of `models` on each backend (a process each), the teacher's row, the KD comparison; with `out`,
     `bench_<dataset>.json` and `.md` there."""
-    import json
     import os
     import platform
     from pathlib import Path
