@@ -12,6 +12,8 @@ STUDENT_KINDS = (*KINDS, "nested")
 BASELINES = ("tfidf-logreg", "nbsvm")
 TFLITE_FORMATS = ("tflite", "tflite-dr")  # float32, dynamic-range int8 weights
 LOSSES = ("kl", "ce+kl", "mse", "ce")
+AUGMENTATIONS = ("tang", "eda")  # transfer text drawn by augmenting the training texts (data/augment.py)
+TRANSFER_SOURCES = ("unsup", "unused", *AUGMENTATIONS)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,21 @@ class TrainConfig:
         if self.patience < 0 or self.learning_rate <= 0:
             raise KdsuiteError("--patience must be >= 0 and --learning-rate > 0")
         return self
+
+
+def parse_transfer(spec: str) -> list[tuple[str, int | None]]:
+    """The sources of a transfer set `SOURCE[+SOURCE...]` as (kind, N): `unsup[:N]` (the unlabelled split, first
+    N rows), `unused` (train rows left out by subsampling), `tang:N` / `eda:N` (N augmented copies per row)."""
+    parts = []
+    for part in str(spec).split("+"):
+        kind, _, n = part.partition(":")
+        bad_n = (not n.isdigit() or int(n) == 0 or kind == "unused") if n else kind in AUGMENTATIONS
+        if kind not in TRANSFER_SOURCES or bad_n:
+            raise KdsuiteError(f"transfer {spec!r}: expected unsup[:N], unused, tang:N or eda:N, joined by '+'")
+        parts.append((kind, int(n) if n else None))
+    if len({k for k, _ in parts}) != len(parts):
+        raise KdsuiteError(f"transfer {spec!r}: a source is named twice")
+    return parts
 
 
 TRAIN_DEFAULTS = asdict(TrainConfig())

@@ -1,13 +1,14 @@
 """Typed, versioned result records: one dataclass per kind of result, used by the code that writes a record
 and by every reader (the leaderboard, the sweep table, the TFLite export, the grid's skip-and-supersede logic).
 
-Five types, named in each file's `record` field:
+Six types, named in each file's `record` field:
 
 - `student`  (StudentRecord):  a finished scratch / kd / kd+transfer / nested cell (`engine/fit.py`'s fields)
 - `baseline` (BaselineRecord): a finished TF-IDF + logistic regression cell (`teachers/sklearn.py`)
 - `teacher`  (TeacherRecord):  a teacher's row, read from its stored logits' metadata (`teachers/logit_store.py`)
 - `failed`   (FailedRecord):   a grid cell that raised, with the last line it printed (`grid/runner.py`)
 - `export`   (ExportRecord):   a student converted to TFLite and re-evaluated, or why it could not be (`report/tflite.py`)
+- `diagnosis` (DiagnosisRecord): word order, lexical cues and lengths of a dataset (`report/diagnose.py`)
 
 Every record carries `schema` (SCHEMA). A file without it is a version-1 record, written before this module by
 hand-built dicts; it is refused with a hint to run `kdsuite migrate DIR`, which rewrites it (same numbers,
@@ -114,6 +115,7 @@ class StudentRecord(Result):
     predict_samples_per_s: float
     run_dir: str
     transfer_replaced: int | None = None  # augmented copies with no token, replaced by their source
+    transfer_duplicates: int | None = None  # transfer texts met a second time, dropped
     empty_rows: dict | None = None  # rows per split whose ids are all padding
     calibration: dict | None = None  # test ECE before / after temperature scaling fitted on validation
 
@@ -178,8 +180,24 @@ class ExportRecord(Record):
             raise KdsuiteError(f"an export record with status {self.status} needs {missing[0]!r}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class DiagnosisRecord(Record):
+    """A dataset's diagnosis by a teacher (`kdsuite diagnose`, `OUT/diagnostics/<key>.json`): `model` and `teacher`
+    name the teacher, `seed` the first word shuffle."""
+
+    TYPE: ClassVar[str] = "diagnosis"
+    KINDS: ClassVar[tuple[str, ...]] = ("diagnosis",)
+
+    key: str  # of the data, the teacher's logits and the options
+    data_fingerprint: str
+    word_order: dict  # the teacher's answers on word-shuffled test texts: agreement, chance, sensitivity 0-1
+    lexical: dict  # the tuned bag-of-words baseline's test accuracy as a share of the teacher's
+    lengths: dict  # test text lengths in student tokens (percentiles) and the share cut at seq_len
+    wall_s: float | None = None
+
+
 TYPES: dict[str, type[Record]] = {c.TYPE: c for c in (StudentRecord, BaselineRecord, TeacherRecord, FailedRecord,
-                                                       ExportRecord)}
+                                                       ExportRecord, DiagnosisRecord)}
 
 
 def result_type(kind: str) -> type[Result]:
@@ -253,3 +271,17 @@ def write_record(path: str | Path, record: Record) -> None:
     if not isinstance(record, Record):
         raise TypeError(f"write_record takes a kdsuite.records.Record, not {type(record).__name__}")
     store.write_json(path, to_json(record))
+
+
+def result_path(out: str | Path, key: str) -> Path:
+    """Where the store at `out` keeps the record of the cell with `key`."""
+    return Path(out) / "results" / f"{key}.json"
+
+
+def stored(out: str | Path, key: str) -> Result | None:
+    """The finished record of `key` in the store at `out`, if any."""
+    path = result_path(out, key)
+    if not path.is_file():
+        return None
+    record = read_record(path)
+    return record if isinstance(record, Result) else None

@@ -1,7 +1,8 @@
 """Teachers: one module per family (`keras_hub`, `hf`, `sklearn`), each implementing `base.Teacher`, plus
-what turns a teacher into logits a student learns from: `runs` (fit once, export logits for every split),
-`logit_store` (cached and committed logits, checked against the data) and `transfer` (extra teacher-labelled
-text). Teachers never import the training engine.
+what turns a teacher into logits a student learns from. Imports flow one way, from the top:
+`transfer` (extra teacher-labelled text) -> `runs` (fit once, export logits for every split, read a finished
+run back) -> `ensemble` (combine members' logits) -> `logit_store` (cached and committed logits, checked
+against the data) -> this registry. Teachers never import the training engine.
 
 A teacher is named by a registered name (`minilm-l6`), by `FAMILY:SOURCE` (`keras-hub:hf://google/bert...`,
 `keras-hub:/path/to/preset`, `hf:/path/to/fine-tuned-classifier`), lazily as `module:attr`/`file.py:attr`, or
@@ -10,7 +11,6 @@ as an ensemble of such teachers, logits files and student runs: `a+b[+c...][@wa,
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from kdsuite.errors import KdsuiteError
@@ -25,18 +25,15 @@ FAMILIES = Registry("teacher family", "kdsuite.teachers")  # families: classes (
 register_family = FAMILIES.register
 
 
-def teacher_id(spec: str) -> str:
-    """A filesystem-safe id for a teacher spec (cache folders, committed file names)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")
+def is_ensemble(spec: str) -> bool:
+    return "+" in str(spec)
 
 
 def make_teacher(spec: str, label_names: list[str], max_length: int) -> "Teacher":
     """Build the teacher named by `spec` for a dataset with `label_names`, truncating at `max_length` tokens.
-    An ensemble (`a+b`) comes unbound: `.bind(ds)` loads its members' fitted models and chosen weights."""
-    if "+" in spec:
-        from kdsuite.teachers.ensemble import EnsembleTeacher
-
-        return EnsembleTeacher(spec, label_names, max_length)
+    An ensemble is made of its members' fitted models: `runs.finetuned_teacher(ds, "a+b")`."""
+    if is_ensemble(spec):
+        raise KdsuiteError(f"teacher {spec!r} is an ensemble: it is built from its members' runs on a dataset")
     family, sep, source = spec.partition(":")
     if sep and family in FAMILIES.names():
         if not source:

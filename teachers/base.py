@@ -20,6 +20,7 @@ class Teacher(Protocol):
     family: str
     trainable: bool  # fits here (keras-hub, sklearn) or comes fitted (hf)
     label_names: list[str]
+    # optional: `truncations`, the ways it can cut a long text ("head", "head+tail"); `truncation`, the one it uses
 
     def config(self) -> dict:
         """What identifies this teacher's outputs (family, name, max length, ...): part of its cache key."""
@@ -44,7 +45,9 @@ class TrainableTeacher(Teacher, Protocol):
 
     def fit(self, train: tuple[dict, np.ndarray], validation: tuple[dict, np.ndarray], workdir: Path,
             **options) -> dict:
-        """Fit on (inputs, labels); keep checkpoints in `workdir` so a killed fit resumes; return its history."""
+        """Fit on (inputs, labels); keep checkpoints in `workdir` so a killed fit resumes; return its history.
+        A `checkpoint_every` keyword (steps between checkpoints inside an epoch), when `fit` takes one, is passed
+        without keying the fit."""
 
     def restore(self, workdir: Path) -> bool:
         """Load what `fit` kept in `workdir`; False when there is nothing."""

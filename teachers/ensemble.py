@@ -15,9 +15,10 @@ Members must agree with the data (label names, base fingerprint, row counts): ea
 logits are. Unlabelled splits (IMDb unsup) keep the rows every member covers (the first N).
 
 Combining costs nothing beyond the members' logits: `kdsuite teacher DATASET --teacher A+B` writes the cache
-entry (and `--ship` a compact copy) like any teacher, and `load_teacher_logits`/`teacher_record` (re)build it
-from the members whenever they are at hand, so an ensemble rows in the leaderboard like any teacher. With
-`--oof K` the members (refittable teachers only) are first run with out-of-fold training logits.
+entry (and `--ship` a compact copy) like any teacher, and `runs.load_teacher_logits`/`runs.teacher_record`
+(re)build it from the members whenever they are at hand (`refresh`), so an ensemble rows in the leaderboard like
+any teacher. With `--oof K` the members (refittable teachers only) are first run with out-of-fold training
+logits (`runs`).
 To label new text (transfer sets) each member runs: a teacher's fitted checkpoint or model, a student's
 `student_text.keras`; a logits file cannot.
 """
@@ -33,7 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kdsuite import store
 from kdsuite.errors import KdsuiteError
+from kdsuite.metrics import classification_metrics
+from kdsuite.teachers import FAMILIES, TEACHERS
+from kdsuite.teachers import logit_store
+from kdsuite.teachers.base import median_ms
 
 STEP = 0.05  # weight grid step (STEP_MANY from MANY members on)
 STEP_MANY, MANY = 0.1, 5
@@ -45,10 +51,6 @@ class Member:
     spec: str
     kind: str  # "teacher" | "logits" | "student"
     path: Path | None = None
-
-
-def is_ensemble(spec: str) -> bool:
-    return "+" in str(spec)
 
 
 def parse(spec: str) -> tuple[list[Member], list[float] | None]:
@@ -88,8 +90,6 @@ def _member(spec: str, name: str) -> Member:
         if not (path / "logits.npz").is_file():
             raise KdsuiteError(f"{where}: not a student run folder (no logits.npz in {path})")
         return Member(name, "student", path)
-    from kdsuite.teachers import FAMILIES, TEACHERS
-
     family, sep, source = name.partition(":")
     if not (sep and family in FAMILIES.names() and source):
         try:
@@ -105,36 +105,23 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def _stored_meta(spec: str, ds) -> tuple[Path | None, dict]:
-    """The file and metadata `load_teacher_logits(spec, ds)` reads (the first candidate for this data)."""
-    from kdsuite.teachers.logit_store import _candidates, _read_meta
-
-    for npz, meta_path in _candidates(spec, ds):
-        meta = _read_meta(meta_path)
-        if meta is not None and meta.get("base_fingerprint") == ds.base_fingerprint:
-            return npz, meta
-    return None, {}
-
-
 def _load_member(member: Member, ds, folder: Path | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """(logits per split, facts for the record) of one member, checked against `ds`."""
-    from kdsuite.teachers import logit_store
-
     where = f"ensemble member {member.spec!r}"
     try:
         if member.kind == "teacher" and folder is not None:  # a run made for this ensemble (--oof)
             meta = json.loads((folder / "meta.json").read_text())
-            raw = logit_store._read_npz(folder / "logits.npz")
+            raw = logit_store.read_npz(folder / "logits.npz")
             logits = logit_store.check_logits({k: v.astype(np.float16).astype(np.float32) for k, v in raw.items()},
                                               meta, ds, str(folder))
             source = folder / "logits.npz"
         elif member.kind == "teacher":
-            logits = logit_store.load_teacher_logits(member.spec, ds)
-            source, meta = _stored_meta(member.spec, ds)
+            logits = logit_store.read_logits(member.spec, ds)
+            source, meta = logit_store.stored_meta(member.spec, ds)
         else:
             path = member.path if member.kind == "logits" else member.path / "logits.npz"
             logits = logit_store.load_logits_file(path, ds)
-            source, meta = path, logit_store._read_meta(path.with_suffix(".json")) or {}
+            source, meta = path, logit_store.read_meta(path.with_suffix(".json")) or {}
     except KdsuiteError as exc:
         raise KdsuiteError(f"{where}: {exc}") from None
     info = {"member": member.spec, "kind": member.kind, "logits": _where(source),
@@ -147,13 +134,10 @@ def _load_member(member: Member, ds, folder: Path | None = None) -> tuple[dict[s
 
 def _where(path: Path | None) -> str | None:
     """A member's logits file, named relative to the committed folder or the cache when it lies there."""
-    from kdsuite.store import cache_root
-    from kdsuite.teachers.logit_store import COMMITTED
-
     if path is None:
         return None
     path = Path(path).resolve()
-    for root, name in ((COMMITTED, "teachers/logits"), (cache_root().resolve(), "$KDSUITE_CACHE")):
+    for root, name in ((logit_store.COMMITTED, "teachers/logits"), (store.cache_root().resolve(), "$KDSUITE_CACHE")):
         if path.is_relative_to(root):
             return f"{name}/{path.relative_to(root)}"
     return str(path)
@@ -199,26 +183,21 @@ def choose_weights(val_logps: list[np.ndarray], labels: np.ndarray, step: float 
 
 
 def _key(spec: str, ds, infos: list[dict], given) -> str:
-    from kdsuite.store import key
-
-    return key(ensemble=spec, base=ds.base_fingerprint, members=[(i["member"], i["logits_hash"]) for i in infos],
+    return store.key(ensemble=spec, base=ds.base_fingerprint, members=[(i["member"], i["logits_hash"]) for i in infos],
                weights=given, step=(STEP, STEP_MANY, MANY), selected_on=SELECTED_ON)
 
 
 def build(spec: str, ds, folders: dict[str, Path] | None = None) -> dict:
     """Combine the members of `spec` on `ds` into a cache entry (reused when its members' logits are unchanged)
-    and return its metadata with `cache`. Nothing is written when a member is missing or disagrees."""
-    from kdsuite.metrics import classification_metrics
-    from kdsuite.store import git_commit, locked
-    from kdsuite.teachers import logit_store
-
+    and return its metadata with `cache`. Nothing is written when a member is missing or disagrees.
+    `folders` names runs made for this ensemble (out-of-fold members) in place of the members' stored logits."""
     start = time.perf_counter()
     members, given = parse(spec)
     loaded = [_load_member(m, ds, (folders or {}).get(m.spec)) for m in members]
     infos = [info for _, info in loaded]
     folder = logit_store.cache_dir(spec, ds.name, _key(spec, ds, infos, given))
     meta_path = folder / "meta.json"
-    with locked(folder):
+    with store.locked(folder):
         if meta_path.exists():
             os.utime(meta_path)  # the newest entry: what `load_teacher_logits` reads first
             return json.loads(meta_path.read_text()) | {"cached": True, "cache": str(folder)}
@@ -253,7 +232,7 @@ def build(spec: str, ds, folders: dict[str, Path] | None = None) -> dict:
             "fit": {"weights": dict(zip([m.spec for m in members], weights)), "weight_search": search,
                     "members": infos},
             "times_s": {"combine_s": round(time.perf_counter() - start, 2)},
-            "commit": git_commit(),
+            "commit": store.git_commit(),
         }
         logit_store.save_cache(folder, logits, meta)
     return json.loads(meta_path.read_text()) | {"cached": False, "cache": str(folder)}
@@ -265,91 +244,27 @@ def refresh(spec: str, ds) -> None:
     try:
         build(spec, ds)
     except KdsuiteError:
-        if not _has_stored(spec, ds):
+        if logit_store.stored_meta(spec, ds)[0] is None:
             raise
 
 
-def _has_stored(spec: str, ds) -> bool:
-    from kdsuite.store import cache_root
-    from kdsuite.teachers import teacher_id
-    from kdsuite.teachers.logit_store import COMMITTED
-
-    tid = teacher_id(spec)
-    metas = list((cache_root() / "logits" / tid).glob(f"{ds.name}-*/meta.json"))
-    metas += [p for p in [COMMITTED / f"{ds.name}__{tid}.json"] if p.is_file()]
-    for path in metas:
-        try:
-            if json.loads(path.read_text()).get("base_fingerprint") == ds.base_fingerprint:
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
-
-
-def check_oof(spec: str, k: int) -> list[Member]:
-    """The members of `spec` if each can give out-of-fold logits (scikit-learn teachers)."""
-    from kdsuite.teachers.runs import refittable
-
-    members, _ = parse(spec)
-    for m in members:
-        if m.kind != "teacher" or refittable(m.spec) is False:
-            raise KdsuiteError(f"--oof {k}: ensemble member {m.spec!r} cannot be refitted cheaply; out-of-fold "
-                               f"logits are for scikit-learn teachers (tfidf-logreg, nbsvm) and ensembles of them")
-    return members
-
-
-def run_ensemble(dataset: str, spec: str, *, oof: int | None = None, ship_dir=None, data_seed: int = 0,
-                 val_size: float = 0.1, data_dir: str | None = None, **member_options) -> dict:
-    """`kdsuite teacher DATASET --teacher A+B`: combine the members' stored logits (with `oof`, first run each
-    member with out-of-fold training logits), cache, and ship a compact copy to `ship_dir` when asked."""
-    from kdsuite.data.datasets import load_dataset
-    from kdsuite.teachers import logit_store, teacher_id
-    from kdsuite.teachers.runs import check_oof_k, run_teacher
-
-    ds = load_dataset(dataset, data_dir, val_size=val_size, seed=data_seed)
-    parse(spec)
-    folders = None
-    if oof is not None:
-        check_oof_k(oof, ds.splits["train"].labels, ds.label_names)
-        members = check_oof(spec, oof)
-        folders = {m.spec: Path(run_teacher(dataset, m.spec, oof=oof, data_seed=data_seed, val_size=val_size,
-                                            data_dir=data_dir, **member_options)["cache"]) for m in members}
-    meta = build(spec, ds, folders)
-    if oof is not None:
-        meta["config"]["oof"] = oof
-    if ship_dir is not None:
-        folder = Path(meta["cache"])
-        with np.load(folder / "logits.npz") as f:
-            logits = {k: f[k] for k in f.files}
-        compact = Path(ship_dir) / f"{ds.name}__{teacher_id(spec)}.npz"
-        meta["compact"] = str(logit_store.save_compact(compact, logits, meta))
-    return meta
-
-
 class EnsembleTeacher:
-    """An ensemble as a teacher object. Unbound it only knows its members; `bind(ds)` loads each member's
-    fitted model and the weights chosen on `ds`, so it can label new text (`encode` then `predict`)."""
+    """An ensemble as a teacher object that labels new text: its members' fitted models (teachers' checkpoints,
+    students' `student_text.keras`) and the weights chosen on the dataset they were fitted on."""
 
     family = "ensemble"
     trainable = False
 
-    def __init__(self, spec: str, label_names: list[str], max_length: int, name: str | None = None):
-        self.name, self.label_names, self.max_length = spec, list(label_names), max_length
+    def __init__(self, spec: str, label_names: list[str], models: list, weights: list[float]):
+        self.name, self.label_names = spec, list(label_names)
         self.members, self.given = parse(spec)
-        self.models, self.weights = None, None
+        self.models, self.weights = models, weights
 
     def config(self) -> dict:
         return {"family": self.family, "teacher": self.name, "members": [m.spec for m in self.members],
                 "weights": self.given or "chosen on validation"}
 
-    def bind(self, ds) -> "EnsembleTeacher":
-        meta = build(self.name, ds)
-        self.weights = [meta["fit"]["weights"][m.spec] for m in self.members]
-        self.models = [_fitted_member(m, ds) for m in self.members]
-        return self
-
     def count_params(self) -> int:
-        self._bound()
         return int(sum(m.count_params() for m in self.models))
 
     def encode(self, texts) -> dict[str, np.ndarray]:
@@ -357,22 +272,14 @@ class EnsembleTeacher:
 
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 128) -> np.ndarray:
         """The weighted mean of the members' log-probabilities on these texts [N, K] (float32)."""
-        self._bound()
         texts = x["text"]
         logps = [{"rows": _log_softmax(m.predict(m.encode(texts)))} for m in self.models]
         return combine(logps, self.weights, ["rows"])["rows"]
 
     def latency_ms(self, x: dict[str, np.ndarray], rows: int = 20) -> float:
-        from kdsuite.teachers.base import median_ms
-
         texts = x["text"]
         return median_ms(lambda i: self.predict({"text": texts[i % len(texts):i % len(texts) + 1]}),
                          min(rows, len(texts)))
-
-    def _bound(self) -> None:
-        if self.models is None:
-            raise KdsuiteError(f"ensemble {self.name!r}: bind it to a dataset first (its weights and members' "
-                               f"fitted models are per dataset)")
 
 
 class StudentMember:
@@ -403,14 +310,3 @@ class StudentMember:
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
         probs = self.model.predict(x["text"].reshape(-1, 1), batch_size=batch_size, verbose=0)
         return np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)).astype(np.float32)
-
-
-def _fitted_member(member: Member, ds):
-    if member.kind == "logits":
-        raise KdsuiteError(f"ensemble member {member.spec!r} is a file of logits: it cannot label new text "
-                           f"(name the teacher or a student run folder instead)")
-    if member.kind == "student":
-        return StudentMember(member.path, ds.label_names)
-    from kdsuite.teachers.runs import finetuned_teacher
-
-    return finetuned_teacher(ds, member.spec)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -19,9 +20,13 @@ import numpy as np
 
 from kdsuite.errors import KdsuiteError
 from kdsuite.store import atomic_path, cache_root, write_json
-from kdsuite.teachers import teacher_id
 
 COMMITTED = Path(__file__).resolve().parent / "logits"  # compact copies shipped with kdsuite
+
+
+def teacher_id(spec: str) -> str:
+    """A filesystem-safe id for a teacher spec (cache folders, committed file names)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")
 
 
 def cache_dir(teacher: str, dataset: str, key: str) -> Path:
@@ -64,7 +69,7 @@ def save_compact(path: Path, logits: dict[str, np.ndarray], meta: dict) -> Path:
     return path
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: np.asarray(data[k], np.float32) for k in data.files}
@@ -72,7 +77,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise KdsuiteError(f"{path}: unreadable logits file ({type(exc).__name__}: {exc})") from None
 
 
-def _read_meta(path: Path) -> dict | None:
+def read_meta(path: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
@@ -116,16 +121,11 @@ def load_logits_file(path: str | Path, ds) -> dict[str, np.ndarray]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise KdsuiteError(f"{path}: logits file not found")
-    return check_logits(_read_npz(path), _read_meta(path.with_suffix(".json")), ds, str(path))
+    return check_logits(read_npz(path), read_meta(path.with_suffix(".json")), ds, str(path))
 
 
 def _candidates(teacher: str, ds) -> list[tuple[Path, Path]]:
-    """(npz, json) pairs that may hold `teacher`'s logits for `ds`: newest cache entries, then committed.
-    An ensemble (`a+b`) is first (re)combined from its members into the cache when they are at hand."""
-    if "+" in teacher:
-        from kdsuite.teachers.ensemble import refresh
-
-        refresh(teacher, ds)
+    """(npz, json) pairs that may hold `teacher`'s logits for `ds`: newest cache entries, then committed."""
     tid = teacher_id(teacher)
     cached = sorted((cache_root() / "logits" / tid).glob(f"{ds.name}-*/meta.json"),
                     key=lambda p: p.stat().st_mtime, reverse=True)
@@ -134,31 +134,39 @@ def _candidates(teacher: str, ds) -> list[tuple[Path, Path]]:
     return pairs + ([(committed, committed.with_suffix(".json"))] if committed.is_file() else [])
 
 
-def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
-    """`teacher`'s logits for every split of `ds` (train covers the full train split), from the cache or the
-    committed copies; the first whose base fingerprint matches is checked and returned. Values are rounded to
-    float16, as committed, so a student trained here and one rebuilt from the committed copy see the same."""
+def stored_meta(teacher: str, ds) -> tuple[Path | None, dict]:
+    """The file and metadata `read_logits(teacher, ds)` reads, or (None, {}) when nothing is stored for `ds`."""
+    for npz, meta_path in _candidates(teacher, ds):
+        meta = read_meta(meta_path)
+        if meta is not None and meta.get("base_fingerprint") == ds.base_fingerprint:
+            return npz, meta
+    return None, {}
+
+
+def read_logits(teacher: str, ds) -> dict[str, np.ndarray]:
+    """`teacher`'s stored logits for every split of `ds` (train covers the full train split), from the cache or
+    the committed copies (`runs.load_teacher_logits` first recombines an ensemble); the first whose base
+    fingerprint matches is checked and returned. Values are rounded to float16, as committed, so a student
+    trained here and one rebuilt from the committed copy see the same."""
     others = []
     for npz, meta_path in _candidates(teacher, ds):
-        meta = _read_meta(meta_path)
+        meta = read_meta(meta_path)
         if meta is None or meta.get("base_fingerprint") != ds.base_fingerprint:
             others.append(str(npz))
             continue
         if "npz_sha256" in meta and hashlib.sha256(npz.read_bytes()).hexdigest() != meta["npz_sha256"]:
             raise KdsuiteError(f"{npz}: contents differ from the sha256 recorded in {meta_path.name}")
-        logits = {k: v.astype(np.float16).astype(np.float32) for k, v in _read_npz(npz).items()}
+        logits = {k: v.astype(np.float16).astype(np.float32) for k, v in read_npz(npz).items()}
         return check_logits(logits, meta, ds, str(npz))
     hint = f" ({', '.join(others)} are for other data)" if others else ""
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}){hint}; "
                        f"run `kdsuite teacher {ds.name} --teacher {teacher}` or pass a logits file")
 
 
-def teacher_record(teacher: str, ds) -> dict:
+def read_record(teacher: str, ds) -> dict:
     """The leaderboard row of `teacher` on `ds`, read from the metadata stored beside its logits."""
-    for npz, meta_path in _candidates(teacher, ds):
-        meta = _read_meta(meta_path)
-        if meta is None or meta.get("base_fingerprint") != ds.base_fingerprint:
-            continue
+    npz, meta = stored_meta(teacher, ds)
+    if npz is not None:
         test = meta.get("test") or {"accuracy": meta.get("test_accuracy"), "macro_f1": meta.get("test_macro_f1")}
         return {
             "model": teacher_id(teacher), "kind": "teacher",

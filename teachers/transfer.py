@@ -1,10 +1,13 @@
 """Transfer sets: extra text the teacher labels and the student learns from through the KD term only.
 
-Specs:
+Specs (`config.parse_transfer`), one source or several joined by '+' (`unsup+tang:10`):
     unsup[:N]   the dataset's unlabelled split (IMDb `unsup`), first N rows; its logits come with the teacher's
     unused      rows of the full train split left out by --train-fraction/--max-train, labels hidden
-    tang:N      N augmented copies of the training texts (Tang et al.), see suite/augment.py
+    tang:N      N augmented copies of the training texts (Tang et al.), see data/augment.py
     eda:N       N EDA synonym-replacement copies
+
+A text that occurs twice in the set (an augmented copy equal to another, a repeated unlabelled review) is kept
+once; how many were dropped is recorded.
 
 Augmented texts are regenerated deterministically from the seed; their teacher logits are computed once from
 the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits).
@@ -19,31 +22,32 @@ from typing import NamedTuple
 import numpy as np
 
 from kdsuite import store
-from kdsuite.data.augment import METHODS, augment
+from kdsuite.config import parse_transfer
+from kdsuite.data.augment import augment
 from kdsuite.data.datasets import TextDataset
 from kdsuite.errors import KdsuiteError
-from kdsuite.teachers.logit_store import COMMITTED
-
-
-
-def parse_spec(spec: str) -> tuple[str, int | None]:
-    kind, _, n = spec.partition(":")
-    if kind not in ("unsup", "unused", *METHODS) or (n and not n.isdigit()) or (kind in METHODS and not n):
-        raise KdsuiteError(f"transfer {spec!r}: expected unsup[:N], unused, tang:N or eda:N")
-    return kind, int(n) if n else None
+from kdsuite.teachers.logit_store import COMMITTED, teacher_id
+from kdsuite.teachers.runs import finetuned_teacher, load_teacher_logits
 
 
 class TransferSet(NamedTuple):
     texts: np.ndarray
     logits: np.ndarray  # the teacher's, row-aligned with texts
     replaced: int = 0  # augmented copies left with no token after standardisation, replaced by their source text
+    duplicates: int = 0  # texts met a second time, dropped
 
 
 def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> TransferSet:
-    """The texts and teacher logits of the transfer set `spec` for `ds`."""
-    from kdsuite.teachers.logit_store import load_teacher_logits
+    """The texts and teacher logits of the transfer set `spec` for `ds`, each distinct text once."""
+    parts = [_source(ds, teacher, kind, n, seed) for kind, n in parse_transfer(spec)]
+    texts = np.concatenate([p.texts for p in parts])
+    _, first = np.unique(texts.astype(str), return_index=True)
+    keep = np.sort(first)
+    return TransferSet(texts[keep], np.concatenate([p.logits for p in parts])[keep],
+                       sum(p.replaced for p in parts), len(texts) - len(keep))
 
-    kind, n = parse_spec(spec)
+
+def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) -> TransferSet:
     if kind == "unsup":
         if "unsup" not in ds.splits:
             raise KdsuiteError(f"transfer 'unsup': {ds.name} has no unlabelled split")
@@ -59,19 +63,15 @@ def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> Tra
             raise KdsuiteError("transfer 'unused': every training row is labelled (set --train-fraction/--max-train)")
         return TransferSet(ds.full_train.texts[rest], full[rest])
     texts, replaced = augment(ds.splits["train"].texts, kind, copies=n, seed=seed, return_replaced=True)
-    return TransferSet(texts, augmented_logits(ds, teacher, spec, seed, texts), replaced)
+    return TransferSet(texts, augmented_logits(ds, teacher, f"{kind}:{n}", seed, texts), replaced)
 
 
 def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:
-    from kdsuite.teachers import teacher_id
-
     return COMMITTED / f"{ds.name}__{teacher_id(teacher)}__{spec.replace(':', '')}-s{seed}.npz"
 
 
 def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts: np.ndarray) -> np.ndarray:
     """Teacher logits for augmented `texts`: committed copy, else cache, else the teacher's checkpoint."""
-    from kdsuite.teachers import teacher_id
-
     th = store.text_hash(texts)
     committed = _committed_path(ds, teacher, spec, seed)
     if committed.is_file():
@@ -92,7 +92,5 @@ def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
 
 def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:
     """Run the fine-tuned teacher (best checkpoint of its cached run on `ds`) on new texts."""
-    from kdsuite.teachers.runs import finetuned_teacher
-
     model = finetuned_teacher(ds, teacher)
     return model.predict(model.encode(texts))

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from kdsuite.metrics import classification_metrics
 from kdsuite.data.preprocess import nltk_clean
@@ -18,6 +19,7 @@ def test_nltk_cleaning():
     assert nltk_clean("I didn't like the U.S. movies, did he? 3 stars!") == "like movies stars"
 
 
+@pytest.mark.slow
 def test_baseline_cli_on_emotion(data_dir, tmp_path):
     """The issue's done-criterion: tuned TF-IDF + LogReg on the real Emotion data, >= 85% test accuracy."""
     r = cli_json("baseline", "emotion", "--out", str(tmp_path))
@@ -28,6 +30,7 @@ def test_baseline_cli_on_emotion(data_dir, tmp_path):
     assert len(r["test"]["confusion_matrix"]) == 6 and r["times_s"]["fit"] > 0
 
 
+@pytest.mark.slow
 def test_baseline_on_a_subsample_and_exit_codes(data_dir, tmp_path):
     r = cli_json("baseline", "amazon_polarity", "--max-train", "2000", "--data-seed", "1", "--out", str(tmp_path))
     assert r["train_rows"] == 2000 and r["test"]["accuracy"] > 0.75

@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from tests.conftest import cli_json, run_cli, write_toy
 
 
+@pytest.mark.slow
 def test_bench_rows_and_files(tmp_path):
     folder = write_toy(tmp_path / "toy")
     out = tmp_path / "bench"
@@ -17,6 +20,7 @@ def test_bench_rows_and_files(tmp_path):
     assert proc.returncode == 2 and "unknown backend 'mxnet'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_overhead_and_cached_vs_per_step_kd(tmp_path):
     folder = write_toy(tmp_path / "toy", rows=96)
     cli_json("teacher", str(folder), "--epochs", "1", "--max-length", "16", "--batch-size", "16")

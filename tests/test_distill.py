@@ -56,6 +56,7 @@ def test_unlabelled_rows_only_feed_the_kd_term():
     assert float(ce_b) > float(ce_a) and float(kl_a) == pytest.approx(float(kl_b))
 
 
+@pytest.mark.slow
 def test_every_student_builds_and_trains():
     from kdsuite.students import STUDENTS, build_student
     from kdsuite.engine.loss import Distiller
@@ -148,6 +149,7 @@ def _distill(toy, backend, *extra):
                     "--learning-rate", "0.01", "--vocab-size", "60", "--seq-len", "12", "--out", str(out), *extra)
 
 
+@pytest.mark.slow
 def test_same_kd_run_on_three_backends(toy):
     results = {b: _distill(toy, b) for b in ("tensorflow", "jax", "torch")}
     accs = {b: r["test"]["accuracy"] for b, r in results.items()}
@@ -192,6 +194,7 @@ def test_tensorboard_logs_hold_the_expected_tags(toy):
     assert 0.5 < metrics["metrics/test_accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_scratch_student_and_rerun_is_skipped(toy):
     folder, _, out = toy
     args = ("distill", str(folder), "--student", "cnn-s", "--no-kd", "--epochs", "3", "--vocab-size", "60",
@@ -217,6 +220,7 @@ def test_external_student_file(toy, tmp_path):
     assert r["family"] == "external" and r["param_count"] == 60 * 8 + 8 * 3 + 3
 
 
+@pytest.mark.slow
 def test_distill_errors(toy, tmp_path):
     folder, logits, out = toy
     base = ("distill", str(folder), "--out", str(out))
@@ -257,6 +261,7 @@ for name in ("mlp", "cnn", "bilstm"):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_every_family_distils_on_other_backends(backend):
     import subprocess

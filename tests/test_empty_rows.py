@@ -240,6 +240,7 @@ def _run(backend: str) -> dict:
 
 # ---------------------------------------------------------------- students, on every backend
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_students_are_finite_on_all_padding_rows(backend):
     result = _run(backend)
@@ -344,6 +345,7 @@ if __name__ == "__main__":
     _main(sys.argv[1])
 
 
+@pytest.mark.slow
 def test_a_nan_fit_is_a_failed_cell_not_a_result(tmp_path):
     """The issue's repro through the CLI: a punctuation-only row and a student whose pooling divides by its token
     count. The fit stops at once with one line naming the student and epoch; nothing is recorded as a result."""

@@ -75,6 +75,7 @@ def test_code_hash_ignores_docstrings_comments_and_layout():
 VOLATILE = {"wall_s", "times_s", "train_samples_per_s", "predict_samples_per_s", "speed", "run_dir", "suite"}
 
 
+@pytest.mark.slow
 def test_distill_and_the_same_grid_cell_give_the_same_record(tmp_path):
     args = ("--student", "mlp", "--no-kd", "--max-train", "1500", "--epochs", "3", "--seq-len", "32")
     alone = cli_json("distill", "emotion", *args, "--out", str(tmp_path / "alone"))

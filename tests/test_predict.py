@@ -61,6 +61,7 @@ def test_raw_text_keras_model_matches(trained):
     np.testing.assert_allclose(via_text, kdsuite.load_student(record["run_dir"]).probabilities(texts), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_predict_cli_and_bad_input(trained, tmp_path):
     _, record = trained
     run_dir = record["run_dir"]

@@ -62,6 +62,7 @@ def test_two_concurrent_runs_share_one_cache(tmp_path):
     assert all(r["test"]["accuracy"] > 0.5 for r in results)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend,tolerance", [("tensorflow", 0.0), ("jax", 0.02), ("torch", 0.02)])
 def test_same_seed_same_metrics(tmp_path, backend, tolerance):
     folder = write_toy(tmp_path / "toy")
@@ -75,6 +76,7 @@ def test_same_seed_same_metrics(tmp_path, backend, tolerance):
         assert a == b and runs[0]["val_accuracy"] == runs[1]["val_accuracy"]
 
 
+@pytest.mark.slow
 def test_kill_during_teacher_logit_export_then_resume(tmp_path):
     """kill -9 while the teacher exports logits: no cache entry or compact copy is visible, and the rerun
     exports from the saved checkpoint without fine-tuning again."""

@@ -48,7 +48,7 @@ def test_minilm_matches_hf_sentence_embedding(minilm):
 
 def test_tiny_fine_tune_exports_and_caches(tmp_path):
     from kdsuite.data.datasets import load_dataset
-    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import run_teacher
     from kdsuite.teachers import make_teacher
 
@@ -92,7 +92,7 @@ def test_unlabelled_export_can_be_capped_without_refitting(tmp_path):
     capped = run_teacher(str(toy), unlabelled_rows=10, **kwargs)
     assert capped["rows"]["unsup"] == 10 and capped["config"]["unlabelled_rows"] == 10
     ds = load_dataset(str(toy))
-    texts, logits, _ = transfer_set(ds, "minilm-l6", "unsup:5")
+    texts, logits, *_ = transfer_set(ds, "minilm-l6", "unsup:5")
     assert len(texts) == len(logits) == 5
     with pytest.raises(KdsuiteError, match="cover only the first 10 unsup rows.*--unlabelled-rows 20"):
         transfer_set(ds, "minilm-l6", "unsup:20")
@@ -106,7 +106,7 @@ def test_tfidf_teacher_fits_exports_and_labels_new_text(tmp_path):
     and the pipeline it keeps labels augmented text for a transfer set."""
     from kdsuite.teachers.sklearn import run_baseline
     from kdsuite.data.datasets import load_dataset
-    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import run_teacher
     from kdsuite.teachers.transfer import transfer_set
 
@@ -123,7 +123,7 @@ def test_tfidf_teacher_fits_exports_and_labels_new_text(tmp_path):
     probs = np.exp(logits["test"].astype(np.float64))
     np.testing.assert_allclose(probs.sum(1), 1, atol=2e-3)  # log-probabilities (float16-rounded)
     assert (tmp_path / "export" / "toy__tfidf-logreg.npz").is_file()
-    texts, eda, replaced = transfer_set(ds, "tfidf-logreg", "eda:1")
+    texts, eda, replaced, _ = transfer_set(ds, "tfidf-logreg", "eda:1")
     assert len(texts) == len(eda) == len(ds.splits["train"]) and eda.shape[1] == 3
     assert (eda.argmax(1) == ds.splits["train"].labels).mean() > 0.8  # synonym swaps rarely touch the cue word
 
@@ -194,7 +194,8 @@ def test_hf_teacher_maps_labels_and_refuses_mismatch(tmp_path):
 
 def test_committed_emotion_logits_load_and_match_their_record(data_dir):
     from kdsuite.data.datasets import load_dataset
-    from kdsuite.teachers.logit_store import COMMITTED, load_teacher_logits, teacher_record
+    from kdsuite.teachers.logit_store import COMMITTED
+    from kdsuite.teachers.runs import load_teacher_logits, teacher_record
 
     record = json.loads((COMMITTED / "emotion__minilm-l6.json").read_text())
     ds = load_dataset("emotion", data_dir, max_train=1000)

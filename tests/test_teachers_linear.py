@@ -110,7 +110,7 @@ def test_out_of_fold_logits(emotion, data_dir, tmp_path):
     validation/test) by the model fitted on all rows; the folds are kept and shipped."""
     from scipy import sparse
 
-    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import oof_folds, run_teacher
     from kdsuite.teachers.sklearn import NbsvmTeacher, make_head
 
@@ -149,7 +149,7 @@ def test_out_of_fold_logits(emotion, data_dir, tmp_path):
 def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
     """minilm-l6 (committed logits) + nbsvm: the weighted mean of log-probabilities, weights chosen on
     validation and recorded; given weights are used as given; the row names its members."""
-    from kdsuite.teachers.logit_store import load_teacher_logits, teacher_record
+    from kdsuite.teachers.runs import load_teacher_logits, teacher_record
     from kdsuite.teachers.runs import run_teacher
 
     run_teacher("emotion", "nbsvm", max_train=1500, data_dir=str(data_dir), verbose=0)
@@ -177,7 +177,7 @@ def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
 def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_path, small_grids):
     """Transfer text is labelled by each member's fitted model; a logits file or a student run folder is a
     member for the students' splits, but a logits file cannot label new text."""
-    from kdsuite.teachers.logit_store import load_teacher_logits
+    from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import run_teacher
     from kdsuite.teachers.transfer import label_texts
 

@@ -6,7 +6,7 @@ import pytest
 
 from kdsuite.data.augment import MASK, augment, synonyms
 from kdsuite.errors import KdsuiteError
-from kdsuite.teachers.transfer import parse_spec
+from kdsuite.config import parse_transfer
 from tests.conftest import cli_json, run_cli, write_toy
 
 
@@ -24,9 +24,10 @@ def test_augmentation_is_seeded_and_changes_text():
 @pytest.mark.parametrize("spec", ["tang", "unsup:x", "mixup:2", "eda:"])
 def test_bad_transfer_specs(spec):
     with pytest.raises(KdsuiteError, match="expected unsup"):
-        parse_spec(spec)
+        parse_transfer(spec)
 
 
+@pytest.mark.slow
 def test_unused_training_rows_as_transfer(tmp_path):
     folder = write_toy(tmp_path / "toy", rows=400)
     from kdsuite.teachers.runs import run_teacher

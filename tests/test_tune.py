@@ -10,6 +10,7 @@ from kdsuite.grid.suites import parse_suite
 from tests.conftest import run_cli, write_toy
 
 
+@pytest.mark.slow
 def test_tuned_grid_and_replay(tmp_path):
     from kdsuite.teachers.runs import run_teacher
 

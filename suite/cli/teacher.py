@@ -19,6 +19,12 @@ def add(sub) -> None:
     p.add_argument("--max-length", type=int, help="tokens per text (default: the dataset's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--truncation", choices=("head", "head+tail"), default="head",
+                   help="tokens a long text keeps: its first ones, or a quarter from its start and the rest from "
+                        "its end (keras-hub teachers; Sun et al. 2019)")
+    p.add_argument("--checkpoint-every", type=int, default=200, metavar="N",
+                   help="also checkpoint the fine-tune every N steps inside an epoch (0: after each epoch only); "
+                        "a rerun resumes there. Does not change the result or the cache key")
     p.add_argument("--unlabelled-rows", type=int,
                    help="compute logits for only the first N rows of unlabelled splits (IMDb unsup)")
     p.add_argument("--oof", type=int, metavar="K",
@@ -35,4 +41,4 @@ def run(args) -> dict:
                        train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
                        lr=args.learning_rate, seed=args.seed, data_seed=args.data_seed, val_size=args.val_size,
                        unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship,
-                       oof=args.oof)
+                       oof=args.oof, truncation=args.truncation, checkpoint_every=args.checkpoint_every)

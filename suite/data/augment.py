@@ -19,11 +19,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from kdsuite.config import AUGMENTATIONS as METHODS
 from kdsuite.data.datasets import no_tokens
 from kdsuite.data.preprocess import ensure_nltk
 
 MASK = "[UNK]"  # BERT's unknown token for the teacher; an out-of-vocabulary word for the students
-METHODS = ("tang", "eda")
 
 
 @lru_cache(maxsize=None)

@@ -132,6 +132,12 @@ class TextDataset:
 _NOTHING_BUT_PUNCTUATION = re.compile(r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~' \t\n\v\f\r]*""")
 
 
+def load_cell_data(cell, data_dir: str | None = None) -> "TextDataset":
+    """The dataset view a grid cell (`config.Cell`) reads: carved and subsampled by its data options and seed."""
+    return load_dataset(cell.dataset, data_dir, val_size=cell.option("val_size"), seed=cell.option("data_seed"),
+                        train_fraction=cell.option("train_fraction"), max_train=cell.option("max_train"))
+
+
 def no_tokens(text: str) -> bool:
     """True when the students' standardisation leaves no token of `text`: lower-casing, stripping the punctuation
     `[!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~']` and splitting on whitespace gives nothing (`. . .`, `--`, ``). Such a row

@@ -16,29 +16,10 @@ import numpy as np
 
 from kdsuite import store
 from kdsuite.config import Cell
-from kdsuite.data.datasets import TextDataset, default_length, load_dataset
+from kdsuite.data.datasets import TextDataset, default_length, load_cell_data
 from kdsuite.engine.keys import cell_key
 from kdsuite.errors import KdsuiteError
-from kdsuite.records import Result, StudentRecord, read_record, read_records, result_type, write_record
-
-
-def load_cell_data(cell: Cell, data_dir: str | None) -> TextDataset:
-    """The dataset view a cell reads: carved and subsampled by its data options and data seed."""
-    return load_dataset(cell.dataset, data_dir, val_size=cell.option("val_size"), seed=cell.option("data_seed"),
-                        train_fraction=cell.option("train_fraction"), max_train=cell.option("max_train"))
-
-
-def result_path(out: Path, key: str) -> Path:
-    return Path(out) / "results" / f"{key}.json"
-
-
-def stored(out: Path, key: str) -> Result | None:
-    """The finished record of `key` in the store at `out`, if any."""
-    path = result_path(out, key)
-    if not path.is_file():
-        return None
-    record = read_record(path)
-    return record if isinstance(record, Result) else None
+from kdsuite.records import Result, StudentRecord, read_records, result_path, result_type, stored, write_record
 
 
 def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "", verbose: int = 2) -> Result:
@@ -95,15 +76,13 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
 
 def _teacher(cell: Cell, ds: TextDataset, data_dir: str | None) -> dict:
     """A teacher's row from its stored logits' metadata; fine-tuned first when the suite asks (`fine_tune`)."""
-    from kdsuite.teachers.logit_store import teacher_record
+    from kdsuite.teachers.runs import run_teacher, teacher_record
 
     try:
         return teacher_record(cell.model, ds)
     except KdsuiteError:
         if not cell.train.get("fine_tune"):  # fine-tuning takes hours on a CPU: only when the suite asks
             raise
-    from kdsuite.teachers.runs import run_teacher
-
     run_teacher(cell.dataset, cell.model, data_dir=data_dir, verbose=2, val_size=cell.option("val_size"),
                 seed=cell.option("data_seed"))
     return teacher_record(cell.model, ds)
@@ -113,6 +92,7 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
     """Teacher logits aligned with `ds` (train rows follow any subsampling) for a KD cell's `teacher`:
     a teacher name (cached or committed logits), `logits:FILE.npz`, or `student:NAME` (that student's kd cell)."""
     from kdsuite.teachers import logit_store
+    from kdsuite.teachers.runs import load_teacher_logits
 
     if not cell.teacher:
         raise KdsuiteError(f"{cell.label}: a {cell.kind} cell needs a teacher")
@@ -121,7 +101,7 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
     elif "+" not in cell.teacher and cell.teacher.startswith("student:"):
         full = logit_store.load_logits_file(_student_logits(cell, out), ds)
     else:
-        full = logit_store.load_teacher_logits(cell.teacher, ds)
+        full = load_teacher_logits(cell.teacher, ds)
     return full | {"train": full["train"][ds.train_index]}
 
 

@@ -114,6 +114,7 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         "backend": backend,
         "transfer_rows": len(transfer.texts) if transfer else 0,
         "transfer_replaced": transfer.replaced if transfer else 0,
+        "transfer_duplicates": transfer.duplicates if transfer else 0,
         "empty_rows": tokens.empty_rows,  # rows per split whose ids are all padding (no token survived)
         "config": asdict(cfg) | {"seq_len": seq_len},
         "param_count": int(student.count_params()),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from kdsuite.backend import BACKENDS
-from kdsuite.config import BASELINES, KINDS, LOSSES, TFLITE_FORMATS, TrainConfig
+from kdsuite.config import BASELINES, KINDS, LOSSES, TFLITE_FORMATS, TrainConfig, parse_transfer
 from kdsuite.errors import KdsuiteError
 
 PRESETS = Path(__file__).resolve().parent / "presets"
@@ -17,6 +17,7 @@ TUNE_KEYS = {"trials": "int", "seed": "int", "learning_rate": "range", "patience
              "alpha": "range", "loss": "list"}
 DATA_KEYS = {"train_fraction": "float", "max_train": "int", "val_size": "float", "seq_len": "int",
              "transfer": "str", "data_seed": "int", "students": "list", "teacher": "str"}
+# a [data.NAME] table may also override [train] options for that dataset (vocab_size, epochs, ...)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         raise KdsuiteError(f"{where}: teacher: expected a string, got {teacher!r}")
     # [train] seq_len is a default for every dataset; [data.NAME] seq_len overrides it
     train = _options(f"{where}: [train]", raw.get("train", {}), TRAIN_KEYS | {"seq_len": "int"})
-    data = {name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS) for name, opts in _table(where, raw, "data").items()}
+    data = {name: _options(f"{where}: [data.{name}]", opts, DATA_KEYS | TRAIN_KEYS)
+            for name, opts in _table(where, raw, "data").items()}
     if "seq_len" in train:
         data = {name: data.get(name, {}) for name in _str_list(f"{where}: datasets", raw["datasets"])} | data
     tune = _tune(f"{where}: [tune]", raw.get("tune", {}))
@@ -136,6 +138,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         raise KdsuiteError(f"{where}: kind 'kd+transfer' needs a transfer set: [data.NAME] transfer = ...")
     try:
         TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
+        for name, opts in suite.data.items():
+            TrainConfig(**suite.train | {k: v for k, v in opts.items() if k in TRAIN_KEYS}).validate()
     except KdsuiteError as exc:
         raise KdsuiteError(f"{where}: [train] {exc}") from None
     for name, opts in suite.data.items():
@@ -144,10 +148,8 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         if "students" in opts:
             _str_list(f"{where}: [data.{name}] students", opts["students"])
         if "transfer" in opts:
-            from kdsuite.teachers.transfer import parse_spec
-
             try:
-                parse_spec(opts["transfer"])
+                parse_transfer(opts["transfer"])
             except KdsuiteError as exc:
                 raise KdsuiteError(f"{where}: [data.{name}] {exc}") from None
         if not 0 < opts.get("train_fraction", 1) <= 1 or not 0 < opts.get("val_size", 0.5) < 1:

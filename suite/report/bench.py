@@ -114,7 +114,7 @@ def run_bench(dataset: str, models: str, backends: str, teacher: str | None = No
         rows += json_from("kdsuite.report.bench", backend, dataset, backend, models,
                           *(["overhead"] if overhead else []))
     if teacher:
-        from kdsuite.teachers.logit_store import teacher_record
+        from kdsuite.teachers.runs import teacher_record
 
         t = teacher_record(teacher, ds)
         rows.insert(0, {"model": t["model"], "family": t["family"], "kind": "teacher", "backend": "tensorflow",

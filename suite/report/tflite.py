@@ -16,7 +16,7 @@ import numpy as np
 
 from kdsuite import store
 from kdsuite.config import TFLITE_FORMATS
-from kdsuite.records import ExportRecord, StudentRecord, read_record, write_record
+from kdsuite.records import ExportRecord, StudentRecord, read_record, read_records, write_record
 
 
 def convert(model, fmt: str) -> bytes:
@@ -71,7 +71,7 @@ def record_test_ids(record: StudentRecord, data_dir: str | None) -> tuple[np.nda
     import keras
 
     from kdsuite.config import Cell
-    from kdsuite.engine.cell import load_cell_data
+    from kdsuite.data.datasets import load_cell_data
     from kdsuite.engine.tokens import STANDARDIZE
 
     ds = load_cell_data(Cell.from_dict(record.cell), data_dir)
@@ -122,9 +122,7 @@ def deployable(records: list) -> list[StudentRecord]:
 
 def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> list[ExportRecord]:
     """Export the deployable students of `out/results` to each format; records in `out/exports/`."""
-    from kdsuite.report.leaderboard import load_records
-
-    ok, _ = load_records(Path(out) / "results")
+    ok = [r for r in read_records(Path(out) / "results") if r.status == "ok"]
     sources = deployable(ok)
     best = {source.cell_key for source in sources}
     for stale in Path(out, "exports").glob("*.json"):  # exports of runs that are no longer a student's best
