@@ -13,7 +13,7 @@ import sys
 from kdsuite.errors import KdsuiteError
 
 SUBCOMMANDS = ("datasets", "baseline", "catalogue", "distill", "teacher", "run", "export", "bench", "sweep",
-               "report", "predict", "migrate")
+               "report", "predict", "migrate", "diagnose", "recommend")
 
 
 def build_parser() -> argparse.ArgumentParser:

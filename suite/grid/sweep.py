@@ -50,7 +50,7 @@ def write_sweep(rows: list[dict], dataset: str, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kdsuite.report.leaderboard import save_figure
+    from kdsuite.report.figures import save_figure
 
     lines = [f"# {dataset}: accuracy vs share of labelled training data", "",
              "| model | kind | fraction | train rows | accuracy (%) | seeds |", "|---|---|---|---|---|---|"]
