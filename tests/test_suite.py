@@ -16,7 +16,7 @@ from kdsuite.grid.suites import load_suite
 from tests.conftest import REPO, run_cli, write_toy
 
 
-@pytest.mark.parametrize("preset", ["quick", "cpu", "full", "imdb-tfidf"])
+@pytest.mark.parametrize("preset", ["quick", "cpu", "full", "imdb", "imdb-tfidf"])
 def test_presets_load(preset):
     suite = load_suite(preset)
     assert suite.datasets and suite.students and suite.teacher
@@ -35,6 +35,8 @@ BAD_SUITES = {
     'datasets = ["emotion"]\n[train]\nepochs = "ten"': "[train] epochs: expected int",
     'datasets = ["emotion"]\n[train]\nwarmup = 3': "[train]: unknown key 'warmup'",
     'datasets = ["emotion"]\n[data.emotion]\ntrain_fraction = 2.0': "train_fraction must be in (0, 1]",
+    'datasets = ["emotion"]\n[data.emotion]\ntemperature = -1.0': "--temperature must be > 0",
+    'datasets = ["emotion"]\n[data.emotion]\ntransfer = "tang:0"': "transfer 'tang:0'",
     'datasets = ["emotion"]\n[extra_seeds]\nstudents = ["mlp"]\nseeds = [-1]': "[extra_seeds] seeds: expected integers",
     'datasets = ["emotion"]\nexports = ["onnx"]': "exports: unknown value 'onnx'",
     'datasets = ["emotion"\n': "invalid TOML",
@@ -51,9 +53,20 @@ def test_invalid_suites_fail_in_one_line(tmp_path, text):
     assert BAD_SUITES[text] in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_dataset_table_overrides_train_options_for_its_cells(tmp_path):
+    from kdsuite.grid.runner import expand
+
+    path = tmp_path / "s.toml"
+    path.write_text('datasets = ["emotion", "imdb"]\nstudents = ["mlp"]\nkinds = ["scratch"]\n[train]\nepochs = 7\n'
+                    '[data.imdb]\nvocab_size = 20000\nseq_len = 256\n')
+    cells = {c.dataset: c for c in expand(load_suite(str(path)))}
+    assert cells["imdb"].train == {"epochs": 7, "vocab_size": 20000} and cells["imdb"].data == {"seq_len": 256}
+    assert cells["emotion"].train == {"epochs": 7} and cells["emotion"].data == {}
+
+
 def test_unknown_preset():
     proc = run_cli("run", "nightly")
-    assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, imdb-tfidf, quick" in proc.stderr
+    assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, imdb, imdb-tfidf, quick" in proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +100,7 @@ backends = ["tensorflow", "jax"]
     return root, suite
 
 
+@pytest.mark.slow
 def test_grid_run_report_and_rerun(grid):
     root, suite = grid
     out = root / "out"
@@ -135,6 +149,7 @@ def test_grid_run_report_and_rerun(grid):
     assert (out / "leaderboard.md").read_text() == md_before
 
 
+@pytest.mark.slow
 def test_kill_during_grid_then_resume(grid):
     """kill -9 mid-grid: no partial result is visible, the rerun completes and keeps finished cells."""
     root, suite = grid
@@ -175,6 +190,7 @@ def test_pareto_front():
     assert np.isfinite(pareto([(1, 0.1)])[0][1])
 
 
+@pytest.mark.slow
 def test_sweep_over_fractions(grid, tmp_path):
     root, _ = grid
     folder = root / "toy"

@@ -3,8 +3,8 @@ runs in its own process (its Keras backend is fixed at import) through `engine.c
 `kdsuite distill`, and writes one record keyed by its spec, data and code (`engine/keys.py`). Finished cells
 are skipped on rerun; a failed cell is recorded with its error and the grid goes on.
 
-Cells are plain JSON specs run by `python -m kdsuite.engine.cell SPEC`, so another executor (a cluster
-scheduler, a distributed engine) can run them without touching the rest.
+Cells are plain JSON specs run by `python -m kdsuite.engine.cell SPEC` (`run_one`), so another executor runs
+them without touching the rest: `run_local` here, one cell after another, or `ray_executor` on a Ray cluster.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 from kdsuite import store
 from kdsuite.backend import backend_env
 from kdsuite.config import Cell
-from kdsuite.engine.cell import load_cell_data, result_path, stored
+from kdsuite.data.datasets import load_cell_data
 from kdsuite.engine.keys import cell_key
-from kdsuite.grid.suites import Suite
-from kdsuite.records import CellRecord, FailedRecord, Result, read_record, write_record
+from kdsuite.grid.suites import TRAIN_KEYS, Suite
+from kdsuite.records import CellRecord, FailedRecord, Result, read_record, result_path, stored, write_record
 
 
 def expand(suite: Suite) -> list[Cell]:
@@ -32,7 +33,8 @@ def expand(suite: Suite) -> list[Cell]:
         opts = suite.data.get(dataset, {})
         students = opts.get("students", suite.students)  # a per-dataset student list overrides the suite's
         teacher = opts.get("teacher", suite.teacher)  # and a per-dataset teacher the suite's
-        data = {k: v for k, v in opts.items() if k not in ("students", "teacher")}
+        data = {k: v for k, v in opts.items() if k not in ("students", "teacher") and k not in TRAIN_KEYS}
+        train = suite.train | {k: v for k, v in opts.items() if k in TRAIN_KEYS}  # [data.NAME] overrides [train]
         cells += [Cell(dataset, b, "baseline", seed, data=data) for b in suite.baselines for seed in suite.seeds]
         if teacher:
             cells.append(Cell(dataset, teacher, "teacher", data=data,
@@ -48,8 +50,8 @@ def expand(suite: Suite) -> list[Cell]:
                                           (suite.transfer_students and student not in suite.transfer_students)):
                 continue  # transfer sets are per dataset, and may be limited to some students
             cells.append(Cell(dataset, student, kind, seed, backend,
-                              teacher if kind != "scratch" else None, suite.train, data))
-        cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", suite.train, data)
+                              teacher if kind != "scratch" else None, train, data))
+        cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", train, data)
                   for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
     return cells
 
@@ -71,37 +73,63 @@ def _records_by_cell(results: Path) -> dict[str, list[Path]]:
     return index
 
 
+class Job(NamedTuple):
+    """A cell to run: its place in the grid, its spec, key and code version."""
+
+    index: int
+    tag: str  # "[i/n] label", how progress lines name it
+    cell: Cell
+    key: str
+    code: str
+
+
 def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_name: str = "",
-              log=print) -> list[CellRecord]:
-    """Run every cell not yet finished; return all their records (finished, new and failed). Once a cell has a
-    finished record under the current code and data, its records from older code or data are removed, so the
-    store (and the report made from it) holds one record per cell."""
+              log=print, execute=None) -> list[CellRecord]:
+    """Run every cell not yet finished; return all their records (finished, new and failed) in grid order.
+    `execute(jobs, out, data_dir, suite_name, log)` runs the jobs and yields `(job, record)` as each finishes:
+    `run_local` (the default) or `ray_executor.start(...)`. Once a cell has a finished record under the current
+    code and data, its records from older code or data are removed, so the store (and the report made from it)
+    holds one record per cell."""
     out = Path(out)
     fingerprints = _fingerprints(cells, data_dir)
     index = _records_by_cell(out / "results")
-    records = []
-    for i, cell in enumerate(cells, 1):
-        key, code = cell_key(cell, fingerprints[cell.dataset])
-        path = result_path(out, key)
-        superseded = [p for p in index.get(json.dumps(cell.to_dict(), sort_keys=True), []) if p != path]
-        record = stored(out, key)
-        if record is not None:
-            log(f"[{i}/{len(cells)}] {cell.label}: done earlier")
-        else:
-            log(f"[{i}/{len(cells)}] {cell.label} ...")
-            record = _run_one(cell, key, code, out, data_dir, suite_name)
-            log(f"[{i}/{len(cells)}] {cell.label}: " + (f"accuracy {record.test['accuracy']:.4f}"
-                                                         if isinstance(record, Result) else f"FAILED: {record.error}")
-                + f" ({record.wall_s} s)")
+    records: dict[int, CellRecord] = {}
+
+    def settle(job: Job, record: CellRecord) -> None:
         if isinstance(record, Result):
-            for old in superseded:
-                old.unlink(missing_ok=True)
-        records.append(record)
-    return records
+            for old in index.get(json.dumps(job.cell.to_dict(), sort_keys=True), []):
+                if old != result_path(out, job.key):
+                    old.unlink(missing_ok=True)
+        records[job.index] = record
+
+    jobs = []
+    for i, cell in enumerate(cells):
+        job = Job(i, f"[{i + 1}/{len(cells)}] {cell.label}", cell, *cell_key(cell, fingerprints[cell.dataset]))
+        record = stored(out, job.key)
+        if record is None:
+            jobs.append(job)
+        else:
+            log(f"{job.tag}: done earlier")
+            settle(job, record)
+    for job, record in (execute or run_local)(jobs, out, data_dir, suite_name, log):
+        outcome = f"accuracy {record.test['accuracy']:.4f}" if isinstance(record, Result) else f"FAILED: {record.error}"
+        log(f"{job.tag}: {outcome}" + (f" ({record.wall_s} s)" if record.wall_s is not None else ""))
+        settle(job, record)
+    return [records[i] for i in range(len(cells))]
 
 
-def _run_one(cell: Cell, key: str, code: str, out: Path, data_dir: str | None, suite_name: str) -> CellRecord:
-    """Run `cell` in a process of its own; its record, or a failed record naming the last line it printed."""
+def run_local(jobs: list[Job], out: Path, data_dir: str | None, suite_name: str,
+              log) -> Iterator[tuple[Job, CellRecord]]:
+    """The default executor: one cell after another, each in a process of its own on this machine."""
+    for job in jobs:
+        log(f"{job.tag} ...")
+        yield job, run_one(job, out, data_dir, suite_name)
+
+
+def run_one(job: Job, out: Path, data_dir: str | None, suite_name: str) -> CellRecord:
+    """Run the job's cell in a process of its own; its record, or a failed record naming the last line it printed.
+    Every executor runs a cell through this function."""
+    cell, key = job.cell, job.key
     work = out / "cells" / key
     work.mkdir(parents=True, exist_ok=True)
     spec = work / "spec.json"
@@ -116,10 +144,15 @@ def _run_one(cell: Cell, key: str, code: str, out: Path, data_dir: str | None, s
         return record
     lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
     error = lines[-1] if lines else f"exit code {proc.returncode}"
-    record = FailedRecord(status="failed", error=error.removeprefix("kdsuite: error: ")[:500],
-                          log=str(work / "log.txt"), cell=cell.to_dict(), cell_key=key, code_version=code,
-                          suite=suite_name, dataset=cell.dataset, model=cell.model, kind=cell.kind,
-                          backend=cell.backend, seed=cell.seed, teacher=cell.teacher, commit=store.git_commit(),
-                          wall_s=round(time.perf_counter() - t0, 1))
-    write_record(result_path(out, key), record)
+    return failed(job, out, suite_name, error.removeprefix("kdsuite: error: "), round(time.perf_counter() - t0, 1))
+
+
+def failed(job: Job, out: Path, suite_name: str, error: str, wall_s: float | None = None) -> FailedRecord:
+    """Store and return the failed record of `job`, with its error line and the cell's log when there is one."""
+    cell, log = job.cell, out / "cells" / job.key / "log.txt"
+    record = FailedRecord(status="failed", error=error[:500], log=str(log) if log.is_file() else None,
+                          cell=cell.to_dict(), cell_key=job.key, code_version=job.code, suite=suite_name,
+                          dataset=cell.dataset, model=cell.model, kind=cell.kind, backend=cell.backend,
+                          seed=cell.seed, teacher=cell.teacher, commit=store.git_commit(), wall_s=wall_s)
+    write_record(result_path(out, job.key), record)
     return record

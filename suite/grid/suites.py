@@ -188,7 +188,7 @@ def _table(where: str, raw: dict, key: str) -> dict:
 
 
 def load_suite(spec: str) -> Suite:
-    """A preset name (quick, cpu, full, imdb-tfidf) or a path to a TOML file."""
+    """A preset name (quick, cpu, full, imdb, imdb-tfidf) or a path to a TOML file."""
     path = Path(spec)
     if not path.suffix:
         path = PRESETS / f"{spec}.toml"
