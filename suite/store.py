@@ -82,6 +82,32 @@ def cached(path: str | os.PathLike, compute: Callable[[Path], None]) -> Path:
     return path
 
 
+def cached_folder(path: str | os.PathLike, compute: Callable[[Path], None]) -> Path:
+    """`cached` for a folder of files: `compute(tmp_folder)` fills a temporary folder beside it, whose files are
+    fsynced before it is renamed into place whole."""
+    import shutil
+
+    path = Path(path)
+    if path.is_dir():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        if not path.is_dir():
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+            try:
+                compute(tmp)
+                for file in tmp.iterdir():
+                    with open(file, "rb+") as f:
+                        os.fsync(f.fileno())
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders; published ones follow the umask
+                os.replace(tmp, path)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
 def git_commit() -> str:
     """The git commit of the kdsuite checkout ("+dirty" when its code has uncommitted changes), else the version:
     provenance shown beside results, never part of a key."""

@@ -1,5 +1,6 @@
 """`kdsuite bench DATASET`: train/inference speed, size and memory of students on each backend, the suite's fit
-against a bare `model.fit` (`--overhead`) and cached vs per-step KD (`--kd-compare`)."""
+against a bare `model.fit` (`--overhead`) and cached vs per-step KD (`--kd-compare`); `--scale`: time and peak memory
+of a student cell on the Amazon sample resampled to growing row counts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import sys
 def add(sub) -> None:
     p = sub.add_parser("bench", help="train/inference speed, size and memory of students on each backend")
     p.add_argument("dataset", nargs="?", default="emotion")
-    p.add_argument("--models", default="mlp,cnn,bilstm", help="comma-separated students")
-    p.add_argument("--backends", default="tensorflow,jax,torch")
+    p.add_argument("--models", help="comma-separated students (default mlp,cnn,bilstm; with --scale, mlp)")
+    p.add_argument("--backends", default="tensorflow,jax,torch", help="with --scale, the first one")
     p.add_argument("--teacher", help="add this teacher's row (from its stored metadata)")
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
     p.add_argument("--overhead", action="store_true",
@@ -19,7 +20,12 @@ def add(sub) -> None:
                    help="also distil the students from cached logits and with the teacher run every step")
     p.add_argument("--kd-rows", type=int, default=2000, help="training rows for --kd-compare")
     p.add_argument("--kd-epochs", type=int, default=3, help="epochs for --kd-compare")
-    p.add_argument("--out", help="also write bench_<dataset>.md/.json here")
+    p.add_argument("--scale", action="store_true",
+                   help="instead: time and peak memory of load + tokenise + one epoch of a student (the first of "
+                   "--models) on the Amazon sample resampled to each of --sizes rows, a fresh process each")
+    p.add_argument("--sizes", default="250000,500000,1000000,2000000", help="training rows for --scale")
+    p.add_argument("--seq-len", type=int, default=128, help="tokens per text for --scale")
+    p.add_argument("--out", help="also write bench_<dataset>.md/.json (bench_scale with --scale) here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run, show=show)
 
@@ -27,11 +33,29 @@ def add(sub) -> None:
 def run(args) -> dict:
     from kdsuite.report.bench import run_bench
 
-    return run_bench(args.dataset, args.models, args.backends, args.teacher, args.overhead, args.kd_compare,
-                     args.kd_rows, args.kd_epochs, args.data_dir, args.out, "kdsuite " + " ".join(sys.argv[1:]))
+    if args.scale:
+        return _scale(args)
+    return run_bench(args.dataset, args.models or "mlp,cnn,bilstm", args.backends, args.teacher, args.overhead,
+                     args.kd_compare, args.kd_rows, args.kd_epochs, args.data_dir, args.out, "kdsuite " + " ".join(sys.argv[1:]))
+
+
+def _scale(args) -> dict:
+    from kdsuite.errors import KdsuiteError
+    from kdsuite.report.scale import run_scale
+
+    try:
+        sizes = [int(n) for n in args.sizes.split(",")]
+    except ValueError:
+        raise KdsuiteError(f"--sizes: expected comma-separated row counts, got {args.sizes!r}") from None
+    if min(sizes) < 1:
+        raise KdsuiteError(f"--sizes: row counts must be positive, got {args.sizes!r}")
+    student = (args.models or "mlp").split(",")[0]
+    return run_scale(sizes, student, args.seq_len, args.backends.split(",")[0], args.data_dir, args.out,
+                     "kdsuite " + " ".join(sys.argv[1:]))
 
 
 def show(result: dict) -> None:
     from kdsuite.report.bench import bench_markdown
+    from kdsuite.report.scale import scale_markdown
 
-    print(bench_markdown(result))
+    print(scale_markdown(result) if "source" in result else bench_markdown(result))

@@ -2,17 +2,21 @@
 validation-split carving, stratified subsampling and content fingerprints.
 
 Everything downstream sees a `TextDataset`: named splits of (texts, int labels), label names, where the
-data came from and a content fingerprint that keys every cache.
+data came from and a content fingerprint that keys every cache. Texts stay in their files (`TextColumn`, read in
+record batches) until some code asks for them all, so validating, fingerprinting and tokenising a split of
+millions of rows holds one batch of texts at a time; labels are held whole (8 bytes a row).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -69,16 +73,86 @@ def default_length(dataset: str) -> int:
     return spec.max_length if spec else DEFAULT_LENGTH
 
 
-@dataclass
+BATCH_ROWS = 8192  # texts per record batch read from a file
+
+
+class TextColumn:
+    """A split's texts, read from their file in record batches: validation, the fingerprint and tokenisation
+    stream them, so a million-row split never sits in memory; `array()` holds them all (read once) for the code
+    that wants an array. `rows` selects sorted rows of the file (carving, subsampling) without reading it."""
+
+    def __init__(self, read: Callable[[int], Iterator[list]], size: int, source: str, rows: np.ndarray | None = None):
+        self._read, self._size, self.source, self._rows = read, size, source, rows
+        self._array: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, texts, source: str = "memory") -> "TextColumn":
+        """A column over texts already in memory."""
+        column = cls(lambda n: iter(()), len(texts), source)
+        column._array = np.asarray(texts, dtype=object).reshape(-1)
+        return column
+
+    def __len__(self) -> int:
+        return self._size if self._rows is None else len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, n: int = BATCH_ROWS) -> Iterator[np.ndarray]:
+        """The texts in order, as object arrays of at most `n` (fewer where `rows` skips some)."""
+        if self._array is not None:
+            for start in range(0, len(self._array), n):
+                yield self._array[start:start + n]
+            return
+        start = 0
+        for texts in self._read(n):
+            stop = start + len(texts)
+            batch = np.empty(len(texts), dtype=object)
+            batch[:] = texts
+            if self._rows is None:
+                yield batch
+            else:
+                lo, hi = np.searchsorted(self._rows, [start, stop])
+                if hi > lo:
+                    yield batch[self._rows[lo:hi] - start]
+            start = stop
+
+    def take(self, idx: np.ndarray) -> "TextColumn":
+        """The rows `idx` (sorted) of this column, still unread."""
+        if self._array is not None:
+            return TextColumn.of(self._array[idx], self.source)
+        idx = np.asarray(idx)
+        if idx.size > 1 and (np.diff(idx) < 0).any():
+            raise ValueError("TextColumn.take needs sorted row indices")
+        return TextColumn(self._read, self._size, self.source, idx if self._rows is None else self._rows[idx])
+
+    def array(self) -> np.ndarray:
+        """Every text, as an object array of str, read once and kept."""
+        if self._array is None:
+            parts = list(self.batches())
+            self._array = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        return self._array
+
+
 class Split:
-    texts: np.ndarray  # object array of str
-    labels: np.ndarray  # int64, -1 = unlabelled
+    """A split's texts (a `TextColumn`; `texts` reads them all into an object array of str) and labels
+    (int64, -1 = unlabelled)."""
+
+    def __init__(self, texts, labels: np.ndarray):
+        self.column = texts if isinstance(texts, TextColumn) else TextColumn.of(texts)
+        self.labels = labels
+
+    @property
+    def texts(self) -> np.ndarray:
+        return self.column.array()
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, idx: np.ndarray) -> "Split":
-        return Split(self.texts[idx], self.labels[idx])
+        """The rows `idx` (sorted) of this split."""
+        return Split(self.column.take(idx), self.labels[idx])
 
 
 @dataclass
@@ -117,7 +191,7 @@ class TextDataset:
             "splits": {
                 name: {
                     "rows": len(split),
-                    "empty_rows": count_without_tokens(split.texts),
+                    "empty_rows": sum(count_without_tokens(b) for b in split.column.batches()),
                     "labels": {
                         ("unlabelled" if k == UNLABELLED else self.label_names[k]): int(v)
                         for k, v in zip(*np.unique(split.labels, return_counts=True))
@@ -151,80 +225,142 @@ def count_without_tokens(texts) -> int:
     return sum(map(no_tokens, texts))
 
 
-def content_hash(splits: dict[str, Split], label_names: list[str]) -> str:
+def content_hash(splits: dict[str, Split], label_names: list[str], check: bool = False) -> str:
+    """A hash of every split's texts and labels, in one streaming pass over the texts; with `check`, each text is
+    validated on the way (a one-line `KdsuiteError` naming its file and row)."""
     h = hashlib.sha256(json.dumps(label_names).encode())
     for name in sorted(splits):
         split = splits[name]
         h.update(name.encode() + b"\0")
-        for text in split.texts:
-            encoded = text.encode("utf-8")
-            h.update(len(encoded).to_bytes(8, "little") + encoded)
+        row = 0
+        for batch in split.column.batches():
+            if check:
+                _check_texts(batch, split.column.source, row)
+            for text in batch:
+                encoded = text.encode("utf-8")
+                h.update(len(encoded).to_bytes(8, "little") + encoded)
+            row += len(batch)
         h.update(np.ascontiguousarray(split.labels, dtype="<i8").tobytes())
     return h.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- reading files
 
-def _read_file(path: Path) -> "datasets.Dataset":  # noqa: F821
-    import datasets
+class _Table(NamedTuple):
+    """A file or hub split opened for reading a column whole or columns in record batches."""
 
+    columns: list[str]
+    rows: int
+    column: Callable[[str], object]  # name -> the whole column (a pyarrow ChunkedArray)
+    batches: Callable[[list[str], int], Iterator]  # (columns, rows per batch) -> record batches or tables
+
+
+def _hf_table(dataset) -> _Table:
+    """A Hugging Face `datasets.Dataset` (memory-mapped Arrow) as a `_Table`."""
+    return _Table(dataset.column_names, len(dataset), lambda name: dataset.data.table.column(name),
+                  lambda cols, n: dataset.select_columns(cols).with_format("arrow").iter(n))
+
+
+def _check_utf8(path: Path) -> None:
+    """Fail in one line, naming the byte, when `path` is not UTF-8; reads it in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 24)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise KdsuiteError(f"{path}: not UTF-8 text (byte {done - pending + exc.start})") from None
+            if not chunk:
+                return
+            done += len(chunk)
+
+
+def _read_file(path: Path) -> _Table:
+    """Open a split file: parquet with pyarrow (read in record batches, never whole), CSV/JSON through
+    `datasets` (converted once to memory-mapped Arrow)."""
     fmt = FILE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise KdsuiteError(f"{path}: unsupported file type (use {', '.join(FILE_FORMATS)})")
     if not path.is_file():
         raise KdsuiteError(f"{path}: file not found")
-    if fmt in ("csv", "json"):
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
         try:
-            path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KdsuiteError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+            meta = pq.ParquetFile(path)
+        except Exception as exc:
+            raise KdsuiteError(f"{path}: cannot read as parquet: {str(exc).splitlines()[0][:200]}") from None
+        return _Table(meta.schema_arrow.names, meta.metadata.num_rows,
+                      lambda name: pq.read_table(path, columns=[name]).column(name),
+                      # one row group at a time: pyarrow's read-ahead (threads, pre-buffering) holds the whole file
+                      lambda cols, n: pq.ParquetFile(path, pre_buffer=False).iter_batches(n, columns=cols,
+                                                                                          use_threads=False))
+    import datasets
+
+    _check_utf8(path)
     datasets.disable_progress_bars()
     try:
-        return datasets.load_dataset(fmt, data_files=str(path), split="train")
+        return _hf_table(datasets.load_dataset(fmt, data_files=str(path), split="train"))
     except Exception as exc:  # datasets wraps parser errors in several types
         cause = exc.__cause__ or exc
         raise KdsuiteError(f"{path}: cannot read as {fmt}: {str(cause).splitlines()[0][:200]}") from None
 
 
-def _columns(table, where: str, text_fields: tuple[str, ...]) -> tuple[list, list]:
-    """(texts, labels): the `text` column, else `text_fields` joined with ". " (the hub's Amazon title/content)."""
-    if "text" in table.column_names:
+def _columns(table: _Table, where: str, text_fields: tuple[str, ...]) -> tuple[TextColumn, np.ndarray | list]:
+    """(texts, raw labels): the `text` column, else `text_fields` joined with ". " (the hub's Amazon title/content),
+    as an unread `TextColumn`; the labels whole (an int64 array when the column is one, else a list of values)."""
+    import pyarrow as pa
+
+    if "text" in table.columns:
         text_fields = ("text",)
-    missing = [c for c in (*text_fields, "label") if c not in table.column_names]
+    missing = [c for c in (*text_fields, "label") if c not in table.columns]
     if missing:
-        raise KdsuiteError(f"{where}: missing column {missing[0]!r} (have {', '.join(table.column_names)})")
-    if len(text_fields) == 1:
-        texts = table[text_fields[0]]
+        raise KdsuiteError(f"{where}: missing column {missing[0]!r} (have {', '.join(table.columns)})")
+
+    def read(n: int) -> Iterator[list]:
+        for batch in table.batches(list(text_fields), n):
+            parts = [batch.column(c).to_pylist() for c in text_fields]
+            yield parts[0] if len(parts) == 1 else [". ".join("" if p is None else p for p in row)
+                                                    for row in zip(*parts)]
+
+    labels = table.column("label")
+    if pa.types.is_integer(labels.type) and labels.null_count == 0:
+        raw = labels.to_numpy().astype(np.int64)
     else:
-        parts = [table[c] for c in text_fields]
-        texts = [". ".join("" if p is None else p for p in row) for row in zip(*parts)]
-    return list(texts), list(table["label"])
+        raw = [_int_like(v) for v in labels.to_pylist()]
+    return TextColumn(read, table.rows, where), raw
 
 
-def _check_texts(texts: list, where: str) -> np.ndarray:
-    for i, t in enumerate(texts):
+def _check_texts(texts, where: str, offset: int = 0) -> None:
+    """Every text a non-empty string; rows are counted from `offset` (the batch's first row in its file)."""
+    for i, t in enumerate(texts, offset):
         if t is None or (isinstance(t, float) and np.isnan(t)):
             raise KdsuiteError(f"{where}: field 'text' is missing (null/NaN) in row {i}")
         if not isinstance(t, str):
             raise KdsuiteError(f"{where}: field 'text' is not a string in row {i} ({type(t).__name__})")
         if not t.strip():
             raise KdsuiteError(f"{where}: field 'text' is empty in row {i}")
-    return np.array(texts, dtype=object)
 
 
-def _check_labels(raw: list, where: str, label_names: list[str] | None, unlabelled: bool) -> np.ndarray:
+def _check_labels(raw: np.ndarray | list, where: str, label_names: list[str] | None, unlabelled: bool) -> np.ndarray:
     """Validate labels; string labels are mapped through `label_names`."""
-    out = np.empty(len(raw), dtype=np.int64)
-    index = {n: i for i, n in enumerate(label_names or [])}
-    for i, v in enumerate(raw):
-        if isinstance(v, str) and v in index:
-            out[i] = index[v]
-            continue
-        if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, str):
-            raise KdsuiteError(f"{where}: field 'label' is not an integer in row {i} ({v!r})")
-        if isinstance(v, float) and not (np.isfinite(v) and v.is_integer()):
-            raise KdsuiteError(f"{where}: field 'label' is not an integer in row {i} ({v!r})")
-        out[i] = int(v)
+    if isinstance(raw, np.ndarray):
+        out = raw
+    else:
+        out = np.empty(len(raw), dtype=np.int64)
+        index = {n: i for i, n in enumerate(label_names or [])}
+        for i, v in enumerate(raw):
+            if isinstance(v, str) and v in index:
+                out[i] = index[v]
+                continue
+            if isinstance(v, (bool, np.bool_)) or v is None or isinstance(v, str):
+                raise KdsuiteError(f"{where}: field 'label' is not an integer in row {i} ({v!r})")
+            if isinstance(v, float) and not (np.isfinite(v) and v.is_integer()):
+                raise KdsuiteError(f"{where}: field 'label' is not an integer in row {i} ({v!r})")
+            out[i] = int(v)
     if label_names is not None:
         low = UNLABELLED if unlabelled else 0
         bad = np.flatnonzero((out < low) | (out >= len(label_names)))
@@ -240,18 +376,24 @@ def _int_like(v):
     return int(v) if isinstance(v, str) and v.strip().lstrip("-").isdigit() else v
 
 
-def _infer_label_names(raw_by_split: dict[str, list], where: dict[str, str]) -> list[str]:
+def _infer_label_names(raw_by_split: dict[str, np.ndarray | list], where: dict[str, str]) -> list[str]:
     """String labels are names (sorted); integer labels 0..max are named by their number."""
-    kinds = {split: {isinstance(v, str) for v in raw if v is not None} for split, raw in raw_by_split.items()}
+    def kinds(raw) -> set[bool]:
+        if isinstance(raw, np.ndarray):
+            return {False} if len(raw) else set()
+        return {isinstance(v, str) for v in raw if v is not None}
+
+    found = {split: kinds(raw) for split, raw in raw_by_split.items()}
     for split, raw in raw_by_split.items():
-        if True in kinds[split] and (False in kinds[split] or any(False in k for k in kinds.values())):
+        if True in found[split] and (False in found[split] or any(False in k for k in found.values())):
             row = next(i for i, v in enumerate(raw) if isinstance(v, str))
             raise KdsuiteError(f"{where[split]}: field 'label' mixes integers and names (row {row}: {raw[row]!r})")
-    values = [v for raw in raw_by_split.values() for v in raw if v is not None]
-    if any(isinstance(v, str) for v in values):
-        return sorted({str(v) for v in values})
-    ints = [int(v) for v in values if isinstance(v, (int, np.integer)) and v >= 0]
-    return [str(i) for i in range(max(ints) + 1)] if ints else []
+    if any(True in k for k in found.values()):
+        return sorted({str(v) for raw in raw_by_split.values() for v in raw if v is not None})
+    top = max((int(raw.max(initial=-1)) if isinstance(raw, np.ndarray) else
+               max((int(v) for v in raw if isinstance(v, (int, np.integer)) and v >= 0), default=-1)
+               for raw in raw_by_split.values()), default=-1)
+    return [str(i) for i in range(top + 1)]
 
 
 # ---------------------------------------------------------------- sources
@@ -277,21 +419,15 @@ def _split_files(folder: Path) -> dict[str, Path]:
 
 def _load_files(name: str, files: dict[str, Path], label_names: list[str] | None,
                 text_fields: tuple[str, ...], unlabelled: tuple[str, ...]) -> tuple[dict[str, Split], list[str]]:
-    raw: dict[str, tuple[list, list, str]] = {}
-    for split, path in files.items():
-        table = _read_file(path)
-        texts, labels = _columns(table, str(path), text_fields)
-        raw[split] = (texts, [_int_like(v) for v in labels], str(path))
+    """Splits over the files, texts unread (`content_hash(check=True)` validates them) and labels checked."""
+    raw = {split: _columns(_read_file(path), str(path), text_fields) for split, path in files.items()}
     if label_names is None:
-        label_names = _infer_label_names({s: r[1] for s, r in raw.items()}, {s: r[2] for s, r in raw.items()})
+        label_names = _infer_label_names({s: r[1] for s, r in raw.items()}, {s: r[0].source for s, r in raw.items()})
         if not label_names:
             raise KdsuiteError(f"{name}: cannot infer label names (no labelled rows)")
-    splits = {}
-    for split, (texts, labels, where) in raw.items():
-        splits[split] = Split(
-            _check_texts(texts, where),
-            _check_labels(labels, where, label_names, unlabelled=split in unlabelled or split == "unsup"),
-        )
+    splits = {split: Split(column, _check_labels(labels, column.source, label_names,
+                                                 unlabelled=split in unlabelled or split == "unsup"))
+              for split, (column, labels) in raw.items()}
     return splits, label_names
 
 
@@ -324,11 +460,10 @@ def _load_hub(spec: DatasetSpec) -> dict[str, Split]:
         raise KdsuiteError(f"{spec.name}: cannot load {spec.hub_id} from the Hugging Face hub ({first}); {hint}") from None
     splits = {}
     for ours, theirs in spec.hub_splits.items():
-        table = loaded[theirs]
-        texts, labels = _columns(table, f"{spec.hub_id}[{theirs}]", spec.text_fields)
         where = f"{spec.hub_id}[{theirs}]"
-        splits[ours] = Split(_check_texts(texts, where),
-                             _check_labels(labels, where, list(spec.label_names), ours in spec.unlabelled_splits))
+        column, labels = _columns(_hf_table(loaded[theirs]), where, spec.text_fields)
+        splits[ours] = Split(column, _check_labels(labels, where, list(spec.label_names),
+                                                   ours in spec.unlabelled_splits))
     return splits
 
 
@@ -403,7 +538,7 @@ def load_dataset(
     if max_train is not None and max_train < 1:
         raise KdsuiteError(f"--max-train must be positive, got {max_train}")
     name, source, splits, label_names = _load_raw(dataset, data_dir)
-    fingerprint = content_hash(splits, label_names)
+    fingerprint = content_hash(splits, label_names, check=True)  # one streaming pass validates every text
     recipe: dict = {}
 
     train = splits["train"]

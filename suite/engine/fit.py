@@ -12,6 +12,7 @@ import numpy as np
 
 from kdsuite.config import TrainConfig
 from kdsuite.data.datasets import TextDataset
+from kdsuite.engine import batches
 from kdsuite.errors import KdsuiteError
 from kdsuite.engine.run_folder import save_logits, save_student, write_card
 from kdsuite.metrics import calibration, classification_metrics
@@ -74,13 +75,15 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
     # tiny students are bound by per-step overhead: run 32 steps per call (same math; PyTorch allows only 1)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), steps_per_execution=1 if backend == "torch" else 32)
     teacher = teacher_logits or {}
-    x_train = tokens.ids["train"]
+    # ids stay in their mapped files and are streamed in batches (shuffled as keras shuffles arrays); targets are
+    # small ([rows] labels, [rows, classes] teacher logits), so the transfer rows' follow the training rows' in memory
+    x_train = [tokens.ids["train"]] + ([tokens.ids["transfer"]] if transfer else [])
     y_train = _targets(ds.splits["train"].labels, teacher.get("train"))
     if transfer:
-        x_train = np.concatenate([x_train, tokens.ids["transfer"]])
         y_train = {"label": np.concatenate([y_train["label"], np.full(len(transfer.logits), -1, "int32")]),
                    "teacher": np.concatenate([y_train["teacher"], transfer.logits.astype("float32")])}
     y_val = _targets(ds.splits["validation"].labels, teacher.get("validation"))
+    train_rows = len(y_train["label"])
 
     log_dir = run_dir / "tensorboard"
     callbacks = [
@@ -90,14 +93,14 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         NonFiniteLoss(student_name),  # a NaN loss fails the cell at once, in one line
     ]
     t0 = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=(tokens.ids["validation"], y_val),
-                        epochs=cfg.epochs, batch_size=cfg.batch_size, shuffle=True, callbacks=callbacks,
-                        verbose=verbose)
+    history = model.fit(batches.dataset(x_train, y_train, cfg.batch_size, shuffle=True),
+                        validation_data=batches.dataset([tokens.ids["validation"]], y_val, cfg.batch_size, False),
+                        epochs=cfg.epochs, shuffle=False, callbacks=callbacks, verbose=verbose)
     train_s = time.perf_counter() - t0
     epochs_run = len(history.history["loss"])
 
     t1 = time.perf_counter()
-    logits = student.predict(tokens.ids["test"], batch_size=256, verbose=0)
+    logits = batches.predict(student, tokens.ids["test"], batch_size=256)
     predict_s = time.perf_counter() - t1
     speed = inference_speed(student.predict_on_batch, student.predict_on_batch, tokens.ids["test"])
     info = {"model": student_name, "dataset": ds.name, "label_names": list(ds.label_names), "seq_len": seq_len,
@@ -125,7 +128,7 @@ def train_student(ds: TextDataset, student_name: str, cfg: TrainConfig, seq_len:
         "val_accuracy": float(val_acc[int(np.argmin(history.history["val_loss"]))]),
         "test": classification_metrics(ds.splits["test"].labels, logits.argmax(-1), ds.label_names),
         "times_s": {"train": round(train_s, 2), "predict_test": round(predict_s, 3)},
-        "train_samples_per_s": round(epochs_run * len(x_train) / train_s, 1),
+        "train_samples_per_s": round(epochs_run * train_rows / train_s, 1),
         "predict_samples_per_s": round(len(logits) / predict_s, 1),
         "speed": speed,
         "calibration": calibration(split_logits["validation"], ds.splits["validation"].labels, logits,
@@ -143,7 +146,6 @@ def _all_logits(student, ds: TextDataset, vocab_size: int, seq_len: int) -> dict
     """The student's logits for every split (train: the full carved train), so it can teach another student
     (nested distillation: `kdsuite distill --teacher-logits <run>/logits.npz`) and be calibrated."""
     full = {"train": ds.full_train or ds.splits["train"]} | {k: v for k, v in ds.splits.items() if k != "train"}
-    texts = {name: split.texts for name, split in full.items()}
-    ids = tokenize(ds, vocab_size, seq_len, extra={"full_train": texts["train"]} if ds.full_train else None).ids
-    return {name: student.predict(ids["full_train" if name == "train" and ds.full_train else name],
-                                  batch_size=1024, verbose=0) for name in texts}
+    ids = tokenize(ds, vocab_size, seq_len, extra={"full_train": ds.full_train.column} if ds.full_train else None).ids
+    return {name: batches.predict(student, ids["full_train" if name == "train" and ds.full_train else name], 1024)
+            for name in full}

@@ -25,8 +25,8 @@ ROOTS = {  # import package -> folder, so tests can point the hash at an edited 
 
 # the engine of every cell: its spec, the data it reads and the metrics it reports
 COMMON = ("kdsuite/config.py", "kdsuite/metrics.py", "kdsuite/data/datasets.py", "kdsuite/engine/cell.py")
-STUDENT = ("kdsuite/backend.py", "kdsuite/engine/tokens.py", "kdsuite/engine/loss.py", "kdsuite/engine/fit.py",
-           "kdsuite/engine/guards.py", "kdsuite.students/__init__.py")
+STUDENT = ("kdsuite/backend.py", "kdsuite/engine/tokens.py", "kdsuite/engine/batches.py", "kdsuite/engine/loss.py",
+           "kdsuite/engine/fit.py", "kdsuite/engine/guards.py", "kdsuite.students/__init__.py")
 BY_KIND = {
     "baseline": ("kdsuite/data/preprocess.py", "kdsuite.teachers/sklearn.py"),
     "teacher": ("kdsuite.teachers/runs.py", "kdsuite.teachers/logit_store.py"),
