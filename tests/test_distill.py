@@ -94,14 +94,18 @@ def test_catalogue_spans_sizes():
     assert rows["fasttext"]["params_at_vocab_5000"] == 90076 and rows["mlp-attn"]["family"] == "mlp-attn"
 
 
-def test_hashed_bigrams():
-    """fastText's bigram ids: (a * 1000003 + b) mod buckets + 1 for two real tokens, 0 next to padding."""
-    from kdsuite.students.fasttext import HashedBigrams
+def test_hashed_ngrams():
+    """fastText's n-gram ids: (a * 1000003 + b) mod buckets + 1 for two real tokens, chained for a trigram, 0
+    next to padding; exact at the largest table int32 allows."""
+    from kdsuite.students.fasttext import HashedNgrams
 
     ids = np.array([[4, 9, 4999, 0, 0], [7, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
-    got = np.asarray(HashedBigrams(4000)(ids))
+    got = np.asarray(HashedNgrams(4000)(ids))
     want = [[(4 * 1000003 + 9) % 4000 + 1, (9 * 1000003 + 4999) % 4000 + 1, 0, 0], [0] * 4, [0] * 4]
     assert got.tolist() == want
+    h = lambda a, b, n: (a * 1000003 + b) % n
+    tri = np.asarray(HashedNgrams(46_000, order=3)(np.array([[29_999, 17, 29_998, 5, 0]], "int32")))
+    assert tri.tolist() == [[h(h(29_999, 17, 46_000), 29_998, 46_000) + 1, h(h(17, 29_998, 46_000), 5, 46_000) + 1, 0]]
 
 
 def test_masked_pool_kinds():

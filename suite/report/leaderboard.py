@@ -1,7 +1,7 @@
 """Leaderboards from stored results, no retraining: Markdown, timm-style CSV/JSON (param_count column),
-accuracy-vs-parameters plots with the Pareto front, a backend comparison, and per dataset its diagnosis
-(`diagnose.py`), calibration (`calibration.py`) and teacher fallback (`cascade.py`). Records are read as typed records
-(`kdsuite.records`); all files are written atomically, plots without timestamps or random ids, so a report
+accuracy-vs-parameters plots with the Pareto front, a backend comparison, and per dataset whether distillation
+pays (`gain.py`), its diagnosis (`diagnose.py`), calibration (`calibration.py`) and teacher fallback
+(`cascade.py`). Records are read as typed records (`kdsuite.records`); all files are written atomically, plots without timestamps or random ids, so a report
 regenerated from the same records is the same."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from kdsuite import store
 from kdsuite.records import CellRecord, ExportRecord, FailedRecord, Record, Result, StudentRecord, read_records, to_json
-from kdsuite.report import calibration, cascade, diagnose, logits
+from kdsuite.report import calibration, cascade, diagnose, gain, logits
 from kdsuite.report.figures import save_figure
 from kdsuite.report.order import BACKEND_ORDER
 
@@ -184,20 +184,22 @@ def plot(rows: list[dict], dataset: str, out_dir: Path) -> None:
 
 
 def _sections(records: list[Result], out_dir: Path) -> tuple[dict[str, list[str]], dict]:
-    """Per dataset, the diagnosis, calibration and teacher-fallback sections (markdown lines, plots written) and
-    their numbers for leaderboard.json; first keeps the logits of cells that have none kept yet."""
+    """Per dataset, the distillation gain, diagnosis, calibration and teacher-fallback sections (markdown lines,
+    plots written) and their numbers for leaderboard.json; first keeps the logits of cells that have none kept yet."""
     missing = logits.keep(out_dir, records)
     calibrated, cascades, diagnoses = calibration.table(out_dir, records), cascade.table(out_dir, records), \
         diagnose.load(out_dir)
+    gains = gain.table(records)
     sections = {}
     for dataset in sorted({r.dataset for r in records}):
         lost = missing.get(dataset, [])
-        sections[dataset] = diagnose.markdown(diagnoses, dataset) + calibration.markdown(
+        sections[dataset] = gain.markdown(gains.get(dataset, []), dataset) + diagnose.markdown(
+            diagnoses, dataset) + calibration.markdown(
             calibrated.get(dataset, []), dataset, calibration.plot(out_dir, records, dataset)) + cascade.markdown(
             cascades.get(dataset), dataset, cascade.plot(out_dir, records, dataset)) + (
             [f"No kept logits for {len(lost)} cell(s), left out of calibration and fallback: "
              + ", ".join(sorted(lost)) + ".", ""] if lost else [])
-    return sections, {"calibration": calibrated, "cascade": cascades,
+    return sections, {"gain": gains, "calibration": calibrated, "cascade": cascades,
                       "diagnoses": [to_json(d) for d in diagnoses], "logits_missing": missing}
 
 

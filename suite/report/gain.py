@@ -1,0 +1,85 @@
+"""Does distillation pay? Per dataset and student, its scratch twin against its best distilled variant (`kd` or
+`kd+transfer`, the one with the higher mean validation accuracy, so the choice does not peek at test), the gain
+in test points, and a verdict against PAYS (+0.5 point). Where it does not pay, the row says why with a number:
+how far the teacher leads the scratch twin (no lead leaves nothing to distil) and how much of that lead the
+distilled student closed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from kdsuite.records import Result, StudentRecord
+from kdsuite.report.order import BACKEND_ORDER
+
+PAYS = 0.005  # a distilled variant must beat its scratch twin by half a point
+DISTILLED = ("kd", "kd+transfer")
+
+
+def table(records: list[Result]) -> dict[str, list[dict]]:
+    """dataset -> one row per student that has a scratch twin and a distilled variant on the same backend (the
+    backend with the most seeds, TensorFlow first on ties)."""
+    groups: dict[tuple, list[StudentRecord]] = defaultdict(list)
+    teacher: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if isinstance(r, StudentRecord):
+            groups[(r.dataset, r.model, r.backend, r.kind)].append(r)
+        elif r.kind == "teacher":
+            teacher[r.dataset].append(r.test["accuracy"])
+    out: dict[str, list[dict]] = defaultdict(list)
+    seen = set()
+    for dataset, model, backend in sorted({k[:3] for k in groups}, key=lambda k: (
+            k[0], k[1], -_seeds(groups, k), BACKEND_ORDER.get(k[2], 9))):
+        distilled = [k for k in DISTILLED if groups.get((dataset, model, backend, k))]
+        scratch = groups.get((dataset, model, backend, "scratch"))
+        if (dataset, model) in seen or not scratch or not distilled:
+            continue
+        seen.add((dataset, model))
+        best = max(distilled, key=lambda k: np.mean([r.val_accuracy for r in groups[(dataset, model, backend, k)]]))
+        base, kd = _test(scratch), _test(groups[(dataset, model, backend, best)])
+        lead = float(np.mean(teacher[dataset]) - np.mean(base)) if teacher.get(dataset) else None
+        gain = float(np.mean(kd) - np.mean(base))
+        out[dataset].append({
+            "model": model, "backend": backend, "best_distilled": best, "seeds": min(len(base), len(kd)),
+            "scratch": float(np.mean(base)), "scratch_std": float(np.std(base)),
+            "distilled": float(np.mean(kd)), "distilled_std": float(np.std(kd)),
+            "gain": gain, "pays": gain >= PAYS, "teacher_lead": lead,
+            "closed": gain / lead if lead and lead > 0 else None})
+    return dict(out)
+
+
+def _seeds(groups: dict, key: tuple) -> int:
+    return sum(len(v) for k, v in groups.items() if k[:3] == key)
+
+
+def _test(group: list[StudentRecord]) -> list[float]:
+    return [r.test["accuracy"] for r in group]
+
+
+def markdown(rows: list[dict], dataset: str) -> list[str]:
+    if not rows:
+        return []
+    out = [f"### Does distillation pay? ({dataset})", "",
+           f"Each student's best distilled variant (chosen on validation) against its scratch twin, test accuracy "
+           f"in % (mean ± std over seeds); it pays at a gain of at least +{100 * PAYS:.1f} point. \"Teacher lead\" "
+           f"is the teacher's accuracy minus the scratch twin's: the room distillation has.", "",
+           "| student | best distilled | scratch | distilled | gain | teacher lead | pays? |", "|" + "---|" * 7]
+    for r in rows:
+        why = "yes" if r["pays"] else _why(r)
+        lead = "-" if r["teacher_lead"] is None else f"{100 * r['teacher_lead']:+.2f}"
+        out.append(f"| {r['model']} | {r['best_distilled']} | {100 * r['scratch']:.2f} ± {100 * r['scratch_std']:.2f} "
+                   f"| {100 * r['distilled']:.2f} ± {100 * r['distilled_std']:.2f} | {100 * r['gain']:+.2f} | {lead} "
+                   f"| {why} |")
+    return out + [""]
+
+
+def _why(r: dict) -> str:
+    """A verdict for a gain under PAYS, with the number that explains it."""
+    lead = r["teacher_lead"]
+    if lead is not None and lead <= 0:
+        return f"no: the teacher is {100 * -lead:.2f} points under the scratch twin"
+    if lead is not None and lead < PAYS:
+        return f"no: the teacher leads by only {100 * lead:.2f} point"
+    closed = f", closing {100 * r['closed']:.0f}% of the teacher's lead" if r["gain"] > 0 and r["closed"] else ""
+    return f"no: gain {100 * r['gain']:+.2f} < +{100 * PAYS:.1f}{closed}"

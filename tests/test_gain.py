@@ -1,0 +1,49 @@
+"""Does distillation pay (report/gain.py), on the committed leaderboard's records."""
+
+import numpy as np
+import pytest
+
+from kdsuite.records import StudentRecord, read_records
+from kdsuite.report import gain
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [r for r in read_records(REPO / "reports" / "results") if r.status == "ok"]
+
+
+def _mean(records, dataset, model, kind, key):
+    got = [key(r) for r in records if isinstance(r, StudentRecord) and r.backend == "tensorflow"
+           and (r.dataset, r.model, r.kind) == (dataset, model, kind)]
+    return float(np.mean(got)) if got else None
+
+
+def test_gain_rows_recomputed_by_hand(records):
+    table = gain.table(records)
+    assert set(table) == {"emotion", "imdb", "amazon_polarity"}
+    for dataset, rows in table.items():
+        teacher = np.mean([r.test["accuracy"] for r in records if r.dataset == dataset and r.kind == "teacher"])
+        for row in rows:
+            test = lambda kind: _mean(records, dataset, row["model"], kind, lambda r: r.test["accuracy"])
+            val = {k: _mean(records, dataset, row["model"], k, lambda r: r.val_accuracy) for k in gain.DISTILLED}
+            best = max((k for k in val if val[k] is not None), key=val.get)
+            assert row["best_distilled"] == best
+            assert row["scratch"] == pytest.approx(test("scratch")) and row["distilled"] == pytest.approx(test(best))
+            assert row["gain"] == pytest.approx(test(best) - test("scratch"))
+            assert row["teacher_lead"] == pytest.approx(teacher - test("scratch"))
+            assert row["pays"] == (row["gain"] >= gain.PAYS)
+
+
+def test_markdown_says_why_with_a_number(records):
+    rows = gain.table(records)["emotion"]
+    lines = gain.markdown(rows, "emotion")
+    assert len([line for line in lines if line.startswith("| ") and "---" not in line]) == len(rows) + 1
+    for row in rows:
+        line = next(line for line in lines if line.startswith(f"| {row['model']} |"))
+        verdict = line.rstrip(" |").rsplit("| ", 1)[1]
+        if row["pays"]:
+            assert verdict == "yes"
+        else:
+            assert verdict.startswith("no: ") and any(ch.isdigit() for ch in verdict)
+    assert gain.markdown([], "emotion") == []
