@@ -80,9 +80,16 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def backend_env(backend: str | None) -> dict:
-    """This process's environment with `backend` as the Keras backend of a child process."""
-    return os.environ | ({"KERAS_BACKEND": backend} if backend else {})
+    """This process's environment with `backend` as the Keras backend of a child process, whose native thread
+    pools (OpenMP, OpenBLAS, MKL: numpy and scikit-learn, which start them at import, before `use_backend`) are
+    capped at $KDSUITE_THREADS unless set already, as Ray caps a task's: more threads than cores make them spin."""
+    threads = os.environ.get("KDSUITE_THREADS")
+    caps = {var: threads for var in THREAD_VARS if threads and var not in os.environ}
+    return os.environ | caps | ({"KERAS_BACKEND": backend} if backend else {})
 
 
 def run_module(module: str, backend: str, *argv: str) -> subprocess.CompletedProcess:
