@@ -42,14 +42,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; published files follow the umask
-        os.replace(tmp, path)
+        _publish(tmp, path, [tmp], 0o666)  # mkstemp makes 0600 files; published files follow the umask
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _publish(tmp: Path, path: Path, files: list[Path], mode: int) -> None:
+    """Rename `tmp` to `path` once `files` are on disk, with `mode` under the umask, as published files follow it."""
+    for file in files:
+        with open(file, "rb+") as f:
+            os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, mode & ~umask)
+    os.replace(tmp, path)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -96,13 +102,7 @@ def cached_folder(path: str | os.PathLike, compute: Callable[[Path], None]) -> P
             tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
             try:
                 compute(tmp)
-                for file in tmp.iterdir():
-                    with open(file, "rb+") as f:
-                        os.fsync(f.fileno())
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders; published ones follow the umask
-                os.replace(tmp, path)
+                _publish(tmp, path, list(tmp.iterdir()), 0o777)  # mkdtemp makes 0700 folders
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
     return path
