@@ -7,7 +7,7 @@ import pytest
 from kdsuite.data.augment import MASK, augment, synonyms
 from kdsuite.errors import KdsuiteError
 from kdsuite.config import parse_transfer
-from tests.conftest import cli_json, run_cli, write_toy
+from tests.conftest import cli_json, write_toy
 
 
 def test_augmentation_is_seeded_and_changes_text():
@@ -28,7 +28,7 @@ def test_bad_transfer_specs(spec):
 
 
 @pytest.mark.slow
-def test_unused_training_rows_as_transfer(tmp_path):
+def test_unused_training_rows_as_transfer(tmp_path, capsys):
     folder = write_toy(tmp_path / "toy", rows=400)
     from kdsuite.teachers.runs import run_teacher
 
@@ -41,8 +41,15 @@ def test_unused_training_rows_as_transfer(tmp_path):
     assert kd["kind"] == "kd" and tr["kind"] == "kd+transfer"
     assert tr["train_rows"] == 60 and tr["transfer_rows"] == 340 and tr["cell"]["data"]["transfer"] == "unused"
     assert tr["test"]["accuracy"] >= kd["test"]["accuracy"] - 0.02
+    # the refusals, in-process (main, as the command line calls it): they come before any training
+    from kdsuite.cli import main
+
+    capsys.readouterr()
     Path(teacher["workdir"], "tfidf-logreg.pkl").unlink()  # its logits are here, the fitted model is not
-    proc = run_cli(*common, "--transfer", "tang:2")  # augmented text needs the fitted teacher
-    assert proc.returncode == 2 and "fine-tuned checkpoint" in proc.stderr
-    proc = run_cli(*common[:-2], "--out", str(tmp_path / "r2"), "--transfer", "unsup")
-    assert proc.returncode == 2 and "has no unlabelled split" in proc.stderr
+    assert main([*common, "--transfer", "tang:2"]) == 2  # augmented text needs the fitted teacher
+    err = capsys.readouterr().err
+    assert err.startswith("kdsuite: error: ") and "fine-tuned checkpoint" in err
+    assert main([*common[:-2], "--out", str(tmp_path / "r2"), "--transfer", "unsup"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kdsuite: error: ") and "has no unlabelled split" in err
+    assert not (tmp_path / "r2" / "results").exists() or not list((tmp_path / "r2" / "results").glob("*.json"))

@@ -138,10 +138,13 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
         raise KdsuiteError(f"{where}: kind 'kd+transfer' needs a transfer set: [data.NAME] transfer = ...")
     try:
         TrainConfig(**suite.train).validate()  # temperature > 0, alpha in [0, 1], ...
-        for name, opts in suite.data.items():
-            TrainConfig(**suite.train | {k: v for k, v in opts.items() if k in TRAIN_KEYS}).validate()
     except KdsuiteError as exc:
         raise KdsuiteError(f"{where}: [train] {exc}") from None
+    for name, opts in suite.data.items():  # [train] is valid: a bad value here came from this [data.NAME] table
+        try:
+            TrainConfig(**suite.train | {k: v for k, v in opts.items() if k in TRAIN_KEYS}).validate()
+        except KdsuiteError as exc:
+            raise KdsuiteError(f"{where}: [data.{name}] {exc}") from None
     for name, opts in suite.data.items():
         if name not in suite.datasets:
             raise KdsuiteError(f"{where}: [data.{name}] names a dataset not in datasets")
