@@ -15,6 +15,7 @@ the fine-tuned teacher's checkpoint and cached (and may be committed beside the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -41,10 +42,18 @@ def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> Tra
     """The texts and teacher logits of the transfer set `spec` for `ds`, each distinct text once."""
     parts = [_source(ds, teacher, kind, n, seed) for kind, n in parse_transfer(spec)]
     texts = np.concatenate([p.texts for p in parts])
-    _, first = np.unique(texts.astype(str), return_index=True)
-    keep = np.sort(first)
+    keep = _first_occurrences(texts)
     return TransferSet(texts[keep], np.concatenate([p.logits for p in parts])[keep],
                        sum(p.replaced for p in parts), len(texts) - len(keep))
+
+
+def _first_occurrences(texts: np.ndarray) -> np.ndarray:
+    """Indices of each distinct text's first occurrence, in order; texts are compared by a 128-bit digest, so
+    memory stays one digest per row (a fixed-width string copy for `np.unique` would be ~4 KB per row)."""
+    seen: dict[bytes, int] = {}
+    for i, text in enumerate(texts):
+        seen.setdefault(hashlib.blake2b(str(text).encode("utf-8", "surrogatepass"), digest_size=16).digest(), i)
+    return np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
 
 
 def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) -> TransferSet:

@@ -91,3 +91,63 @@ def test_scale_bench_tiny(tmp_path):  # two fresh processes: ~20 s
     assert result["rows"][0]["time_vs_first"] == 1.0
     assert json.loads((out / "bench_scale.json").read_text())["rows"] == result["rows"]
     assert "| rows |" in (out / "bench_scale.md").read_text()
+
+
+def test_transfer_folder_aligns_real_teacher_logits(data_dir):
+    """`bench --scale --transfer-rows`: Amazon's train split as is (carved as the registered dataset is, so the
+    committed NBSVM logits align), and drawn transfer rows, distinct texts that tokenise as their source rows and
+    carry their source rows' logits."""
+    import keras
+
+    from kdsuite.engine.tokens import STANDARDIZE
+    from kdsuite.report.scale import LOGITS, TEACHER, transfer_folder
+    from kdsuite.teachers.logit_store import load_logits_file, read_logits
+
+    folder = transfer_folder(300, data_dir)
+    assert transfer_folder(300, data_dir) == folder  # built once
+    src, ds = load_dataset("amazon_polarity", data_dir), load_dataset(str(folder))
+    for split in ("train", "validation", "test"):
+        assert np.array_equal(ds.splits[split].texts, src.splits[split].texts), split
+    unsup = ds.splits["unsup"]
+    assert len(unsup) == 300 and (unsup.labels == -1).all() and len(set(unsup.texts)) == 300
+    logits, committed = load_logits_file(folder / LOGITS, ds), read_logits(TEACHER, src)
+    source_row = {t: i for i, t in enumerate(src.splits["train"].texts)}
+    picked = [source_row[t.rsplit(" ", 1)[0]] for t in unsup.texts]  # the tag is the last word
+    assert np.array_equal(logits["unsup"], committed["train"][picked])
+    assert all(np.array_equal(logits[s], committed[s]) for s in ("train", "validation", "test"))
+    vectorizer = keras.layers.TextVectorization(max_tokens=2000, output_sequence_length=64, standardize=STANDARDIZE)
+    vectorizer.adapt(src.splits["train"].texts[:2000].astype(str))
+    assert np.array_equal(np.asarray(vectorizer(unsup.texts.astype(str))),
+                          np.asarray(vectorizer(src.splits["train"].texts[picked].astype(str))))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("via", ["train_student", "distill"])
+def test_transfer_bench_small(tmp_path, data_dir, via):  # two fresh processes each: ~40 s
+    out = tmp_path / "out"
+    result = cli_json("bench", "--scale", "--transfer-rows", "5000", "--out", str(out),
+                      *(["--via-distill"] if via == "distill" else []))
+    assert result["teacher"] == "nbsvm" and result["suite_path"].endswith(via)
+    (row,) = result["rows"]
+    assert row["transfer_rows"] == 5000 and row["fit_rows"] == row["train_rows"] + 5000  # no copy dropped
+    assert row["train_rows"] == 18843  # Amazon's train less the carved tenth, as the committed logits have it
+    for side in ("suite", "bare"):
+        assert 0 < row[f"{side}_fit_s"] < row[f"{side}_wall_s"]
+        assert row[f"{side}_rows_per_s"] == round(row["fit_rows"] / row[f"{side}_fit_s"], 1)
+        assert 100 < row[f"{side}_fit_peak_rss_mb"] <= row[f"{side}_peak_rss_mb"] < 8000
+        assert 0.6 < row[f"{side}_val_accuracy"] <= 1  # learns from the real teacher in one epoch
+    assert row["fit_time_ratio"] == round(row["suite_fit_s"] / row["bare_fit_s"], 2)
+    assert row["suite_fit_s_all"] == [row["suite_fit_s"]] and row["repeats"] == 1
+    assert row["suite_val_accuracy"] == row["bare_val_accuracy"]  # the same batches, in Keras' order
+    assert json.loads((out / "bench_transfer.json").read_text())["rows"] == result["rows"]
+    assert "| transfer_rows |" in (out / "bench_transfer.md").read_text()
+
+
+def test_transfer_flags_need_scale():
+    from tests.conftest import run_cli
+
+    for args, says in ((("--transfer-rows", "5000"), "go with --scale"), (("--scale", "--via-distill"), "go with"),
+                       (("--scale", "--transfer-rows", "0"), "must be positive"),
+                       (("--scale", "--transfer-rows", "5000", "--repeats", "0"), "--repeats must be positive")):
+        proc = run_cli("bench", *args, timeout=120)
+        assert proc.returncode != 0 and says in proc.stderr, (args, proc.stderr[-500:])

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kdsuite.data.augment import MASK, augment, synonyms
@@ -53,3 +54,15 @@ def test_unused_training_rows_as_transfer(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("kdsuite: error: ") and "has no unlabelled split" in err
     assert not (tmp_path / "r2" / "results").exists() or not list((tmp_path / "r2" / "results").glob("*.json"))
+
+
+def test_duplicate_texts_are_kept_once_in_order(data_dir):
+    """Transfer sets drop texts met before by a digest per row; same rows as a sort of the strings would keep."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.transfer import _first_occurrences
+
+    texts = load_dataset("emotion").splits["train"].texts
+    mixed = np.concatenate([texts, texts[::-7], np.array(["é\u2028 ünïcode", "é\u2028 ünïcode"], dtype=object)])
+    _, first = np.unique(mixed.astype(str), return_index=True)
+    keep = _first_occurrences(mixed)
+    assert np.array_equal(keep, np.sort(first)) and len(keep) < len(texts) + 1  # emotion repeats some texts too
