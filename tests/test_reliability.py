@@ -56,9 +56,9 @@ def test_two_concurrent_runs_share_one_cache(tmp_path):
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     results = [json.loads(o[0]) for o in outs]
-    token_files = list((tmp_path / "shared-cache" / "tokens").glob("*.npz"))
-    assert len(token_files) == 1 and not [p for p in (tmp_path / "shared-cache" / "tokens").iterdir()
-                                          if p.name.endswith(".tmp.npz")]
+    entries = [p for p in (tmp_path / "shared-cache" / "tokens").iterdir() if not p.name.endswith(".lock")]
+    assert len(entries) == 1 and entries[0].is_dir() and not entries[0].name.startswith(".")  # one, whole
+    assert sorted(p.name for p in entries[0].iterdir()) == ["test.npy", "tokens.json", "train.npy", "validation.npy"]
     assert all(r["test"]["accuracy"] > 0.5 for r in results)
 
 
