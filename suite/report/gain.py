@@ -78,7 +78,7 @@ def _why(r: dict) -> str:
     """A verdict for a gain under PAYS, with the number that explains it."""
     lead = r["teacher_lead"]
     if lead is not None and lead <= 0:
-        return f"no: the teacher is {100 * -lead:.2f} points under the scratch twin"
+        return f"no: the teacher is not above the scratch twin ({100 * lead:+.2f})"
     if lead is not None and lead < PAYS:
         return f"no: the teacher leads by only {100 * lead:.2f} point"
     closed = f", closing {100 * r['closed']:.0f}% of the teacher's lead" if r["gain"] > 0 and r["closed"] else ""
