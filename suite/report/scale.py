@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -81,8 +82,6 @@ def run_scale(sizes: list[int], student: str = "mlp", seq_len: int = 128, backen
               data_dir: str | None = None, out: str | None = None, command: str = "") -> dict:
     """One row per size (rows drawn from the Amazon sample), each measured in a fresh process, with its time and
     peak memory relative to the first size's; with `out`, `bench_scale.json` and `.md` there."""
-    import platform
-
     from kdsuite.data.datasets import data_dir as resolve_data_dir
 
     root = resolve_data_dir(data_dir)
@@ -94,14 +93,8 @@ def run_scale(sizes: list[int], student: str = "mlp", seq_len: int = 128, backen
     for row in rows:
         row["time_vs_first"] = round(row["wall_s"] / rows[0]["wall_s"], 2)
         row["memory_vs_first"] = round(row["peak_rss_mb"] / rows[0]["peak_rss_mb"], 2)
-    result = {"source": SOURCE, "student": student, "seq_len": seq_len, "backend": backend, "epochs": 1,
-              "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
-                           "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
-              "commit": store.git_commit(), "command": command, "rows": rows}
-    if out:
-        store.write_json(Path(out) / "bench_scale.json", result)
-        store.write_text(Path(out) / "bench_scale.md", scale_markdown(result))
-    return result
+    result = {"source": SOURCE, "student": student, "seq_len": seq_len, "backend": backend, "epochs": 1}
+    return _published(result, rows, command, out, "bench_scale", scale_markdown)
 
 
 def scale_markdown(result: dict) -> str:
@@ -366,8 +359,6 @@ def run_transfer(sizes: list[int], student: str = "mlp", seq_len: int = 128, bac
                  via_distill: bool = False, repeats: int = 1) -> dict:
     """One row per transfer-set size: the suite's KD fit against a bare `model.fit`; with `out`,
     `bench_transfer.json` and `.md` there."""
-    import platform
-
     from kdsuite.data.datasets import data_dir as resolve_data_dir
 
     root = resolve_data_dir(data_dir)
@@ -378,13 +369,18 @@ def run_transfer(sizes: list[int], student: str = "mlp", seq_len: int = 128, bac
     rows = [measure_transfer(n, root, student, seq_len, backend, via_distill, repeats) for n in sizes]
     result = {"transfer_source": SOURCE, "teacher": TEACHER, "student": student, "seq_len": seq_len,
               "backend": backend, "epochs": 1, "loss": "kl",
-              "suite_path": "kdsuite distill" if via_distill else "engine.fit.train_student",
-              "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
-                           "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
-              "commit": store.git_commit(), "command": command, "rows": rows}
+              "suite_path": "kdsuite distill" if via_distill else "engine.fit.train_student"}
+    return _published(result, rows, command, out, "bench_transfer", transfer_markdown)
+
+
+def _published(result: dict, rows: list[dict], command: str, out, name: str, markdown) -> dict:
+    """`result` with the machine, commit, command and rows, written to OUT/NAME.json and .md when `out` is set."""
+    result |= {"hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
+                            "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
+               "commit": store.git_commit(), "command": command, "rows": rows}
     if out:
-        store.write_json(Path(out) / "bench_transfer.json", result)
-        store.write_text(Path(out) / "bench_transfer.md", transfer_markdown(result))
+        store.write_json(Path(out) / f"{name}.json", result)
+        store.write_text(Path(out) / f"{name}.md", markdown(result))
     return result
 
 
