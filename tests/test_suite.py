@@ -73,6 +73,15 @@ def test_unknown_preset():
     assert proc.returncode == 2 and "unknown suite 'nightly'; presets: cpu, full, imdb, imdb-tfidf, quick" in proc.stderr
 
 
+TOY_TRAIN = """[train]
+epochs = 8
+vocab_size = 60
+seq_len = 12
+learning_rate = 0.01
+batch_size = 16
+"""  # tiny, fast fits for the toy grids
+
+
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     root = tmp_path_factory.mktemp("grid")
@@ -91,13 +100,7 @@ kinds = ["scratch", "kd"]
 backends = ["tensorflow"]
 nested = [["mlp", "mlp-s"], ["mlp", "nope"]]
 exports = ["tflite", "tflite-dr"]
-[train]
-epochs = 8
-vocab_size = 60
-seq_len = 12
-learning_rate = 0.01
-batch_size = 16
-[backend_comparison]
+{TOY_TRAIN}[backend_comparison]
 students = ["mlp"]
 backends = ["tensorflow", "jax"]
 ''')
@@ -116,13 +119,7 @@ baselines = ["tfidf-logreg"]
 teacher = "tfidf-logreg"
 students = ["mlp"]
 kinds = ["scratch", "kd"]
-[train]
-epochs = 8
-vocab_size = 60
-seq_len = 12
-learning_rate = 0.01
-batch_size = 16
-''')
+{TOY_TRAIN}''')
     return root, suite
 
 
