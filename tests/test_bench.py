@@ -40,3 +40,22 @@ def test_overhead_and_cached_vs_per_step_kd(tmp_path):
     md = (out / "bench_toy.md").read_text()
     assert "keras.distillation.Distiller" in md and "fit_overhead" in md and r["commit"] in md
     assert r["command"].startswith("kdsuite bench") and r["data_fingerprint"]
+
+
+def test_executor_bench_reads_cell_spans_from_records(tmp_path):
+    import os
+
+    from kdsuite.report.executors import cell_spans, most_at_once
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, wall, end in [("a", 10.0, 1000.0), ("b", 4.0, 1008.0), ("c", 3.0, 1012.0), ("d", None, 1013.0)]:
+        path = results / f"{name}.json"
+        path.write_text(json.dumps({"wall_s": wall}))
+        os.utime(path, (end, end))
+    spans = cell_spans(results)  # "d" has no wall_s (an export row): not a cell span
+    assert spans == [(990.0, 1000.0), (1004.0, 1008.0), (1009.0, 1012.0)]
+    assert most_at_once(spans) == 1 and most_at_once(spans + [(995.0, 1005.0)]) == 2
+    assert most_at_once([(0.0, 1.0), (1.0, 2.0)]) == 1  # one ends as the next starts
+    proc = run_cli("bench", "--executors", "quick", "--scale")
+    assert proc.returncode == 2 and proc.stderr.strip() == "kdsuite: error: --executors and --scale are separate benchmarks"

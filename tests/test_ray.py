@@ -148,3 +148,32 @@ def test_ray_not_installed(tmp_path):
     proc = run_cli("run", "quick", "--executor", "ray", env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 2
     assert proc.stderr.strip() == "kdsuite: error: --executor ray needs Ray: pip install 'kdsuite[ray]'"
+
+
+@needs_ray
+@pytest.mark.slow
+def test_executor_bench_runs_both_executors(tmp_path):
+    from tests.conftest import cli_json
+
+    folder = write_toy(tmp_path / "toy", seed=2)
+    suite = tmp_path / "pair.toml"
+    suite.write_text(f'''
+datasets = ["{folder}"]
+teacher = "tfidf-logreg"
+train_teacher = true
+students = ["mlp", "mlp-s"]
+kinds = ["scratch"]
+[train]
+epochs = 2
+vocab_size = 60
+seq_len = 12
+batch_size = 16
+''')
+    out = tmp_path / "bench"
+    r = cli_json("bench", "--executors", str(suite), "--out", str(out))
+    assert [row["executor"] for row in r["rows"]] == ["local", "ray"]
+    for row in r["rows"]:
+        assert row["cells"] == 3 and row["wall_s"] > row["cell_s_mean"] > 0 and row["cells_at_once"] >= 1
+    assert r["rows"][0]["cells_at_once"] == 1  # the local executor runs one cell at a time
+    assert r["ray_over_local"] == round(r["rows"][1]["wall_s"] / r["rows"][0]["wall_s"], 3)
+    assert "Ray / local wall time" in (out / "bench_executors.md").read_text()

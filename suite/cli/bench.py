@@ -1,7 +1,8 @@
 """`kdsuite bench DATASET`: train/inference speed, size and memory of students on each backend, the suite's fit
 against a bare `model.fit` (`--overhead`) and cached vs per-step KD (`--kd-compare`); `--scale`: time and peak memory
 of a student cell on the Amazon sample resampled to growing row counts; `--scale --transfer-rows N`: a KD fit with
-an N-row transfer set (real NBSVM logits) against a bare `model.fit` on the same arrays."""
+an N-row transfer set (real NBSVM logits) against a bare `model.fit` on the same arrays; `--executors SUITE`: a
+whole `kdsuite run SUITE` by the local executor and by the Ray executor."""
 
 from __future__ import annotations
 
@@ -33,22 +34,32 @@ def add(sub) -> None:
                    "--transfer unsup` (its transfer set is held in memory and deduplicated as fixed-width strings: "
                    "~1.5 GB per 100k Amazon rows)")
     p.add_argument("--repeats", type=int, default=1,
-                   help="with --transfer-rows, pairs of fits run in turn per size, the fastest of each side compared")
+                   help="with --transfer-rows, pairs of fits run in turn per size, the fastest of each side compared; "
+                   "with --executors, runs per executor, in turn")
+    p.add_argument("--executors", metavar="SUITE",
+                   help="instead: run the suite (e.g. quick) with the local executor and with the Ray executor, each "
+                   "in a fresh process with an empty cache and store; wall times and cell seconds (bench_executors)")
     p.add_argument("--seq-len", type=int, default=128, help="tokens per text for --scale")
     p.add_argument("--out", help="also write bench_<dataset>.md/.json (bench_scale with --scale, bench_transfer "
-                   "with --transfer-rows) here")
+                   "with --transfer-rows, bench_executors with --executors) here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run, show=show)
 
 
 def run(args) -> dict:
+    from kdsuite.errors import KdsuiteError
     from kdsuite.report.bench import run_bench
 
+    if args.executors:
+        from kdsuite.report.executors import run_executors
+
+        if args.scale:
+            raise KdsuiteError("--executors and --scale are separate benchmarks")
+        return run_executors(args.executors, args.data_dir, args.out, "kdsuite " + " ".join(sys.argv[1:]),
+                             args.repeats)
     if args.scale:
         return _scale(args)
     if args.transfer_rows or args.via_distill or args.repeats != 1:
-        from kdsuite.errors import KdsuiteError
-
         raise KdsuiteError("--transfer-rows, --via-distill and --repeats go with --scale")
     return run_bench(args.dataset, args.models or "mlp,cnn,bilstm", args.backends, args.teacher, args.overhead,
                      args.kd_compare, args.kd_rows, args.kd_epochs, args.data_dir, args.out, "kdsuite " + " ".join(sys.argv[1:]))
@@ -84,9 +95,12 @@ def _scale(args) -> dict:
 
 def show(result: dict) -> None:
     from kdsuite.report.bench import bench_markdown
+    from kdsuite.report.executors import executors_markdown
     from kdsuite.report.scale import scale_markdown, transfer_markdown
 
-    if "transfer_source" in result:
+    if "ray_over_local" in result:
+        print(executors_markdown(result))
+    elif "transfer_source" in result:
         print(transfer_markdown(result))
     else:
         print(scale_markdown(result) if "source" in result else bench_markdown(result))

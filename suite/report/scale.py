@@ -94,7 +94,7 @@ def run_scale(sizes: list[int], student: str = "mlp", seq_len: int = 128, backen
         row["time_vs_first"] = round(row["wall_s"] / rows[0]["wall_s"], 2)
         row["memory_vs_first"] = round(row["peak_rss_mb"] / rows[0]["peak_rss_mb"], 2)
     result = {"source": SOURCE, "student": student, "seq_len": seq_len, "backend": backend, "epochs": 1}
-    return _published(result, rows, command, out, "bench_scale", scale_markdown)
+    return published(result, rows, command, out, "bench_scale", scale_markdown)
 
 
 def scale_markdown(result: dict) -> str:
@@ -370,10 +370,10 @@ def run_transfer(sizes: list[int], student: str = "mlp", seq_len: int = 128, bac
     result = {"transfer_source": SOURCE, "teacher": TEACHER, "student": student, "seq_len": seq_len,
               "backend": backend, "epochs": 1, "loss": "kl",
               "suite_path": "kdsuite distill" if via_distill else "engine.fit.train_student"}
-    return _published(result, rows, command, out, "bench_transfer", transfer_markdown)
+    return published(result, rows, command, out, "bench_transfer", transfer_markdown)
 
 
-def _published(result: dict, rows: list[dict], command: str, out, name: str, markdown) -> dict:
+def published(result: dict, rows: list[dict], command: str, out, name: str, markdown) -> dict:
     """`result` with the machine, commit, command and rows, written to OUT/NAME.json and .md when `out` is set."""
     result |= {"hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
                             "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
