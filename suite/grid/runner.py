@@ -42,8 +42,8 @@ def expand(suite: Suite) -> list[Cell]:
                               train={"fine_tune": True} if suite.train_teacher else {}))
         grid = [(s, k, b, seed) for s in students for k in suite.kinds for b in suite.backends
                 for seed in suite.seeds]
-        grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) for k in suite.kinds
-                 for b in suite.backend_comparison.get("backends", ())]
+        grid += [(s, k, b, 0) for s in suite.backend_comparison.get("students", ()) if s in students
+                 for k in suite.kinds for b in suite.backend_comparison.get("backends", ())]
         grid += [(s, k, b, seed) for s in suite.extra_seeds.get("students", ()) if s in students
                  for k in suite.kinds for b in suite.backends for seed in suite.extra_seeds.get("seeds", ())]
         for student, kind, backend, seed in dict.fromkeys(grid):
