@@ -58,3 +58,20 @@ def test_cli_end_to_end(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip() == (
         f"kdsuite: error: no student results for nope in {tmp_path}: run `kdsuite recommend nope --run-quick "
         f"--out {tmp_path} ...` or `kdsuite run quick --out {tmp_path}` (Emotion) first")
+
+
+@pytest.mark.slow
+def test_run_quick_on_new_data(tmp_path):  # the quick grid on a user's folder: ~2 min
+    from tests.conftest import write_toy
+
+    folder = write_toy(tmp_path / "toy", rows=160)
+    out = tmp_path / "store"
+    r = cli_json("recommend", str(folder), "--max-params", "30000", "--run-quick", "--out", str(out))
+    records = read_records(out / "results")
+    assert {(x.model, x.kind) for x in records if x.status == "ok"} >= {
+        ("tfidf-logreg", "teacher"), ("mlp", "kd"), ("mlp-s", "kd"), ("mlp-s", "scratch")}
+    assert not [x for x in records if x.status != "ok"]  # kd+transfer needs a dataset's transfer set: none here
+    assert r["param_count"] <= 30_000 and r["model"] in ("mlp", "mlp-s", "cnn-s") and (out / "leaderboard.md").is_file()
+    again = run_cli("recommend", str(folder), "--max-params", "30000", "--run-quick", "--out", str(out))
+    assert again.returncode == 0 and "done earlier" not in again.stderr  # the store has its students: no grid
+    assert again.stdout.startswith(f"deploy {r['model']} ")
