@@ -7,7 +7,9 @@ Specs (`config.parse_transfer`), one source or several joined by '+' (`unsup+tan
     eda:N       N EDA synonym-replacement copies
 
 A text that occurs twice in the set (an augmented copy equal to another, a repeated unlabelled review) is kept
-once; how many were dropped is recorded.
+once; how many were dropped is recorded. The set's texts are a `TextColumn`: file-backed sources (`unsup`,
+`unused`) stay in their files and are read in batches (duplicates are found in one such pass, a 16-byte digest
+per row), so the student fit streams them; augmented texts are generated in memory.
 
 Augmented texts are regenerated deterministically from the seed; their teacher logits are computed once from
 the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits).
@@ -16,6 +18,7 @@ the fine-tuned teacher's checkpoint and cached (and may be committed beside the 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -25,35 +28,75 @@ import numpy as np
 from kdsuite import store
 from kdsuite.config import parse_transfer
 from kdsuite.data.augment import augment
-from kdsuite.data.datasets import TextDataset
+from kdsuite.data.datasets import TextColumn, TextDataset
 from kdsuite.errors import KdsuiteError
 from kdsuite.teachers.logit_store import COMMITTED, teacher_id
 from kdsuite.teachers.runs import finetuned_teacher, load_teacher_logits
 
 
 class TransferSet(NamedTuple):
-    texts: np.ndarray
+    texts: TextColumn  # streamed from their files where the sources are file-backed (`unsup`, `unused`)
     logits: np.ndarray  # the teacher's, row-aligned with texts
     replaced: int = 0  # augmented copies left with no token after standardisation, replaced by their source text
     duplicates: int = 0  # texts met a second time, dropped
 
 
 def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> TransferSet:
-    """The texts and teacher logits of the transfer set `spec` for `ds`, each distinct text once."""
+    """The texts (a `TextColumn`, read from their files in batches where they have one) and teacher logits of
+    the transfer set `spec` for `ds`, each distinct text once."""
     parts = [_source(ds, teacher, kind, n, seed) for kind, n in parse_transfer(spec)]
-    texts = np.concatenate([p.texts for p in parts])
+    texts = _joined([p.texts for p in parts])
     keep = _first_occurrences(texts)
-    return TransferSet(texts[keep], np.concatenate([p.logits for p in parts])[keep],
-                       sum(p.replaced for p in parts), len(texts) - len(keep))
+    logits = np.concatenate([p.logits for p in parts])
+    duplicates = len(texts) - len(keep)
+    return TransferSet(texts.take(keep) if duplicates else texts, logits[keep], sum(p.replaced for p in parts),
+                       duplicates)
 
 
-def _first_occurrences(texts: np.ndarray) -> np.ndarray:
-    """Indices of each distinct text's first occurrence, in order; texts are compared by a 128-bit digest, so
-    memory stays one digest per row (a fixed-width string copy for `np.unique` would be ~4 KB per row)."""
-    seen: dict[bytes, int] = {}
-    for i, text in enumerate(texts):
-        seen.setdefault(hashlib.blake2b(str(text).encode("utf-8", "surrogatepass"), digest_size=16).digest(), i)
-    return np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
+def _joined(columns: list[TextColumn]) -> TextColumn:
+    """One column of `columns` in turn, still unread."""
+    if len(columns) == 1:
+        return columns[0]
+    return TextColumn(lambda n: itertools.chain.from_iterable(c.batches(n) for c in columns),
+                      sum(map(len, columns)), "+".join(c.source for c in columns))
+
+
+def _head(column: TextColumn, n: int) -> TextColumn:
+    """The first `n` rows of `column`, still unread (its reading stops there)."""
+    if n >= len(column):
+        return column
+
+    def read(rows: int):
+        left = n
+        for batch in column.batches(rows):
+            yield batch[:left]
+            left -= len(batch)
+            if left <= 0:
+                return
+
+    return TextColumn(read, n, column.source)
+
+
+def _first_occurrences(texts) -> np.ndarray:
+    """Indices of each distinct text's first occurrence, in order, in one streaming pass over `texts` (a
+    `TextColumn` or an array); texts are compared by a 128-bit digest, so memory stays one 16-byte digest per row
+    (a fixed-width string copy for `np.unique` would be ~4 KB per row)."""
+    column = texts if isinstance(texts, TextColumn) else TextColumn.of(texts)
+    digests = np.empty((len(column), 16), dtype=np.uint8)
+    i = 0
+    for batch in column.batches():
+        joined = b"".join(hashlib.blake2b(str(text).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+                          for text in batch)
+        digests[i:i + len(batch)] = np.frombuffer(joined, np.uint8).reshape(-1, 16)
+        i += len(batch)
+    if i != len(digests):
+        raise KdsuiteError(f"transfer set: read {i} texts of {len(digests)}")
+    words = digests.view(np.uint64)  # [rows, 2]
+    order = np.lexsort((words[:, 1], words[:, 0]))  # stable: equal digests keep their rows' order
+    ranked = words[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    return np.sort(order[first])
 
 
 def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) -> TransferSet:
@@ -64,15 +107,16 @@ def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) 
         if len(logits) < min(n, len(ds.splits["unsup"])):
             raise KdsuiteError(f"transfer 'unsup:{n}': {teacher}'s logits cover only the first {len(logits)} unsup "
                                f"rows; export more with `kdsuite teacher {ds.name} --unlabelled-rows {n}`")
-        return TransferSet(ds.splits["unsup"].texts[:n], logits[:n])
+        texts = _head(ds.splits["unsup"].column, n)
+        return TransferSet(texts, logits[:len(texts)])
     if kind == "unused":
         full = load_teacher_logits(teacher, ds)["train"]
         rest = np.setdiff1d(np.arange(len(full)), ds.train_index)
         if ds.full_train is None or not len(rest):
             raise KdsuiteError("transfer 'unused': every training row is labelled (set --train-fraction/--max-train)")
-        return TransferSet(ds.full_train.texts[rest], full[rest])
+        return TransferSet(ds.full_train.column.take(rest), full[rest])
     texts, replaced = augment(ds.splits["train"].texts, kind, copies=n, seed=seed, return_replaced=True)
-    return TransferSet(texts, augmented_logits(ds, teacher, f"{kind}:{n}", seed, texts), replaced)
+    return TransferSet(TextColumn.of(texts), augmented_logits(ds, teacher, f"{kind}:{n}", seed, texts), replaced)
 
 
 def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:

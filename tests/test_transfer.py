@@ -66,3 +66,53 @@ def test_duplicate_texts_are_kept_once_in_order(data_dir):
     _, first = np.unique(mixed.astype(str), return_index=True)
     keep = _first_occurrences(mixed)
     assert np.array_equal(keep, np.sort(first)) and len(keep) < len(texts) + 1  # emotion repeats some texts too
+
+
+@pytest.mark.parametrize("dataset, spec", [("imdb", "unsup:20000+unused+tang:1"), ("emotion", "tang:2+unused")])
+def test_transfer_texts_stream_and_match_the_in_memory_set(data_dir, monkeypatch, dataset, spec):
+    """File-backed sources stay a lazy `TextColumn` (deduplicated in one pass over its batches, then `take`n);
+    the rows, their order, logits and counts are those of concatenating every source's texts in memory."""
+    import hashlib
+
+    from kdsuite import store
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers import transfer
+
+    ds = load_dataset(dataset, max_train=300)
+    rng = np.random.default_rng(0)
+    teacher = {"train": rng.normal(size=(len(ds.full_train), 2)).astype("float32")} | (
+        {"unsup": rng.normal(size=(len(ds.splits["unsup"]), 2)).astype("float32")} if "unsup" in ds.splits else {})
+    monkeypatch.setattr(transfer, "load_teacher_logits", lambda name, data: teacher)
+    monkeypatch.setattr(transfer, "augmented_logits",
+                        lambda data, name, spec, seed, texts: np.arange(2 * len(texts), dtype="float32").reshape(-1, 2))
+
+    texts, logits, replaced, duplicates = transfer.transfer_set(ds, "some-teacher", spec, seed=3)
+
+    # the in-memory reference: every source's texts as arrays, concatenated, first occurrences by a dict of digests
+    ref_texts, ref_logits, ref_replaced = [], [], 0
+    for kind, n in parse_transfer(spec):
+        if kind == "unsup":
+            ref_texts.append(ds.splits["unsup"].texts[:n])
+            ref_logits.append(teacher["unsup"][:n])
+        elif kind == "unused":
+            rest = np.setdiff1d(np.arange(len(ds.full_train)), ds.train_index)
+            ref_texts.append(ds.full_train.texts[rest])
+            ref_logits.append(teacher["train"][rest])
+        else:
+            aug, r = augment(ds.splits["train"].texts, kind, copies=n, seed=3, return_replaced=True)
+            ref_texts.append(aug)
+            ref_logits.append(np.arange(2 * len(aug), dtype="float32").reshape(-1, 2))
+            ref_replaced += r
+    every = np.concatenate(ref_texts)
+    seen = {}
+    for i, text in enumerate(every):
+        seen.setdefault(hashlib.blake2b(str(text).encode("utf-8", "surrogatepass"), digest_size=16).digest(), i)
+    keep = np.fromiter(seen.values(), dtype=np.int64)
+
+    assert duplicates == len(every) - len(keep) > 0 and replaced == ref_replaced
+    assert len(texts) == len(logits) == len(keep)
+    assert [str(t) for t in texts] == [str(t) for t in every[keep]]  # same rows, same order
+    assert np.array_equal(logits, np.concatenate(ref_logits)[keep])
+    assert store.text_hash(texts) == store.text_hash(every[keep])  # the students' token cache key is unchanged
+    if dataset == "imdb":
+        assert texts._array is None  # still unread: the fit streams it

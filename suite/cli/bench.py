@@ -31,8 +31,8 @@ def add(sub) -> None:
                    "them, the suite's fit against a bare model.fit on the same arrays (bench_transfer)")
     p.add_argument("--via-distill", action="store_true",
                    help="with --transfer-rows, run the suite's fit through `kdsuite distill --teacher nbsvm "
-                   "--transfer unsup` (its transfer set is held in memory and deduplicated as fixed-width strings: "
-                   "~1.5 GB per 100k Amazon rows)")
+                   "--transfer unsup` (its transfer texts are streamed from their file as well, deduplicated in one pass "
+                   "with a 16-byte digest per row)")
     p.add_argument("--repeats", type=int, default=1,
                    help="with --transfer-rows, pairs of fits run in turn per size, the fastest of each side compared; "
                    "with --executors, runs per executor, in turn")
