@@ -79,8 +79,8 @@ def stopword_list(choice: str) -> list[str] | None:
 
 
 def nltk_tokens(texts) -> list[str]:
-    """NLTK tokens for TF-IDF: lower-cased, `<br />` removed, `n't` -> `not`, alphabetic tokens only; no
-    stopword is removed here (that is a choice of the grid)."""
+    """NLTK tokens for TF-IDF of any iterable of texts (a `TextColumn` streams): lower-cased, `<br />` removed,
+    `n't` -> `not`, alphabetic tokens only; no stopword is removed here (that is a choice of the grid)."""
     from nltk.tokenize import word_tokenize
 
     from kdsuite.data.preprocess import ensure_nltk
@@ -94,7 +94,8 @@ def nltk_tokens(texts) -> list[str]:
 
 
 def raw_words(texts) -> list[str]:
-    """Text for NBSVM: lower-cased, `<br />` removed; the vectorizer's pattern picks the words, `!` and `?`."""
+    """Text for NBSVM of any iterable of texts: lower-cased, `<br />` removed; the vectorizer's pattern picks the
+    words, `!` and `?`."""
     return [_BR.sub(" ", str(text)).lower() for text in texts]
 
 
@@ -326,7 +327,9 @@ def run_baseline(ds: TextDataset, seed: int = 0, ngrams=None, cs=None, model: st
         grid["C"] = tuple(cs)
     t0 = time.perf_counter()
     encode = KINDS[model]["encode"]
-    clean = {s: encode(ds.splits[s].texts) for s in ("train", "validation", "test")}
+    # iterating a split's column reads its raw texts batch by batch, never whole: only the cleaned texts are
+    # kept, in memory (no larger than the raw ones; tuning fits a vectorizer on them per stopword list)
+    clean = {s: encode(ds.splits[s].column) for s in ("train", "validation", "test")}
     clean_s = time.perf_counter() - t0
     y = {s: ds.splits[s].labels for s in clean}
     best, table, _ = tune(model, clean["train"], y["train"], clean["validation"], y["validation"], ds.num_classes,

@@ -44,6 +44,23 @@ def test_stopword_lists_and_tokens():
     assert raw_words(["Not GOOD<br />at all?!"]) == ["not good at all?!"]
 
 
+@pytest.mark.parametrize("model", ["tfidf-logreg", "nbsvm"])
+def test_baseline_cleans_splits_streamed(data_dir, small_grids, monkeypatch, model):
+    """The baseline cleans each split batch by batch from its column, never reading a split whole, into the
+    strings (same order) that cleaning the whole array gave."""
+    from kdsuite.data.datasets import TextColumn, load_dataset
+    from kdsuite.teachers import sklearn
+
+    ds = load_dataset("emotion", data_dir, max_train=1500)  # the 1,500 rows are picked from two record batches
+    encode, cleaned = sklearn.KINDS[model]["encode"], []
+    with monkeypatch.context() as m:
+        m.setattr(TextColumn, "array", lambda self: pytest.fail("a split was read whole"))
+        m.setitem(sklearn.KINDS[model], "encode", lambda texts: cleaned.append(encode(texts)) or cleaned[-1])
+        sklearn.run_baseline(ds, model=model)
+    assert cleaned == [encode(ds.splits[s].texts) for s in ("train", "validation", "test")]
+    assert [len(c) for c in cleaned] == [1500, 2000, 2000]
+
+
 def test_nbsvm_baseline_on_amazon(data_dir):
     """NBSVM as a baseline row: tuned on validation (stopwords x n-grams x C), binary log-count ratios."""
     from kdsuite.data.datasets import load_dataset
