@@ -16,6 +16,7 @@ from kdsuite.records import (SCHEMA, BaselineRecord, ExportRecord, FailedRecord,
                              read_record, to_json, write_record)
 
 V1_COMMIT = "02f6765"  # reports/ as version-1 records (identical to the store the migration started from)
+OLD_CPU_COMMIT = "2c4f820"  # the cpu suite those records were a run of, before its redesign
 
 
 def _v1_store(dest: Path, *paths: str) -> Path:
@@ -142,14 +143,20 @@ def test_migrate_keeps_every_number_and_the_report(v1_reports, tmp_path):
         [{k: v for k, v in r.items() if k != "config_hash"} for r in old_rows]  # the hash of the new config spelling
 
 
-def test_migrated_cells_are_the_grid_cells_a_rerun_supersedes(v1_reports):
+def test_migrated_cells_are_the_grid_cells_a_rerun_supersedes(v1_reports, tmp_path):
     """`kdsuite run cpu` keys cells by today's code, so it reruns them; it then removes the migrated record of
-    the same cell, found by its `cell`, which must be today's normal form exactly."""
+    the same cell, found by its `cell`, which must be today's normal form exactly. The grid is the cpu suite's
+    as it stood before its redesign (OLD_CPU_COMMIT), the one those records come from, read by today's parser."""
     from kdsuite.cli.migrate import upgrade
     from kdsuite.grid.runner import expand
     from kdsuite.grid.suites import load_suite
 
-    grid = {json.dumps(c.to_dict(), sort_keys=True) for c in expand(load_suite("cpu"))}
+    preset = "suite/grid/presets/cpu.toml"
+    proc = subprocess.run(["git", "show", f"{OLD_CPU_COMMIT}:{preset}"], cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"needs the git history (commit {OLD_CPU_COMMIT}): {proc.stderr.strip()}")
+    (tmp_path / "cpu.toml").write_text(proc.stdout)
+    grid = {json.dumps(c.to_dict(), sort_keys=True) for c in expand(load_suite(str(tmp_path / "cpu.toml")))}
     migrated = [upgrade(json.loads(p.read_text())) for p in sorted((v1_reports / "results").glob("*.json"))]
     assert len(migrated) == 112 and all(json.dumps(r.cell, sort_keys=True) in grid for r in migrated)
 
