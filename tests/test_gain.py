@@ -21,7 +21,7 @@ def _mean(records, dataset, model, kind, key):
 
 def test_gain_rows_recomputed_by_hand(records):
     table = gain.table(records)
-    assert set(table) == {"emotion", "imdb", "amazon_polarity"}
+    assert set(table) == {r.dataset for r in records if isinstance(r, StudentRecord)} and "emotion" in table
     for dataset, rows in table.items():
         teacher = np.mean([r.test["accuracy"] for r in records if r.dataset == dataset and r.kind == "teacher"])
         for row in rows:
