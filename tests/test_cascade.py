@@ -85,8 +85,10 @@ def store(tmp_path_factory, emotion):
     run_dir = out / "models" / student.cell_key
     run_dir.mkdir(parents=True)
     np.savez(run_dir / "logits.npz", **read_npz(COMMITTED / "emotion__nbsvm.npz"))
-    for r in (teacher, student):
-        shutil.copy(REPO / "reports" / "results" / f"{r.cell_key}.json", out / "results")
+    shutil.copy(REPO / "reports" / "results" / f"{teacher.cell_key}.json", out / "results")
+    moved = json.loads((REPO / "reports" / "results" / f"{student.cell_key}.json").read_text())
+    moved["run_dir"] = str(run_dir)  # the record's own run folder may exist on the machine that ran it
+    (out / "results" / f"{student.cell_key}.json").write_text(json.dumps(moved))
     return out, teacher, student
 
 
