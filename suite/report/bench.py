@@ -134,6 +134,23 @@ def run_bench(dataset: str, models: str, backends: str, teacher: str | None = No
     return result
 
 
+def published(result: dict, rows: list[dict], command: str, out, name: str, markdown) -> dict:
+    """`result` with the machine, commit, command and rows, written to OUT/NAME.json and .md when `out` is set."""
+    import os
+    import platform
+    from pathlib import Path
+
+    from kdsuite import store
+
+    result |= {"hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
+                            "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
+               "commit": store.git_commit(), "command": command, "rows": rows}
+    if out:
+        store.write_json(Path(out) / f"{name}.json", result)
+        store.write_text(Path(out) / f"{name}.md", markdown(result))
+    return result
+
+
 def markdown_table(rows: list[dict], cols: tuple[str, ...]) -> list[str]:
     return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + [
         "| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from kdsuite.errors import KdsuiteError
-from kdsuite.report.scale import published
+from kdsuite.report.bench import published
 
 EXECUTORS = ("local", "ray")
 
@@ -33,7 +33,7 @@ def cell_spans(results: Path) -> list[tuple[float, float]]:
 
 def most_at_once(spans: list[tuple[float, float]]) -> int:
     """The largest number of cells running at the same moment."""
-    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])  # an end before a start at one time
     running = peak = 0
     for _, step in events:
         running += step

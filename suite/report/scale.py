@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import numpy as np
 
 from kdsuite import store
 from kdsuite.errors import KdsuiteError
+from kdsuite.report.bench import published
 
 SIZES = (250_000, 500_000, 1_000_000, 2_000_000)
 SOURCE = "amazon_polarity"
@@ -371,17 +371,6 @@ def run_transfer(sizes: list[int], student: str = "mlp", seq_len: int = 128, bac
               "backend": backend, "epochs": 1, "loss": "kl",
               "suite_path": "kdsuite distill" if via_distill else "engine.fit.train_student"}
     return published(result, rows, command, out, "bench_transfer", transfer_markdown)
-
-
-def published(result: dict, rows: list[dict], command: str, out, name: str, markdown) -> dict:
-    """`result` with the machine, commit, command and rows, written to OUT/NAME.json and .md when `out` is set."""
-    result |= {"hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
-                            "threads": os.environ.get("KDSUITE_THREADS") or "framework default"},
-               "commit": store.git_commit(), "command": command, "rows": rows}
-    if out:
-        store.write_json(Path(out) / f"{name}.json", result)
-        store.write_text(Path(out) / f"{name}.md", markdown(result))
-    return result
 
 
 def transfer_markdown(result: dict) -> str:
