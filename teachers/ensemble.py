@@ -99,7 +99,7 @@ def _member(spec: str, name: str) -> Member:
     return Member(name, "teacher")
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
+def log_softmax(z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, np.float64)
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -201,7 +201,7 @@ def build(spec: str, ds, folders: dict[str, Path] | None = None) -> dict:
         if meta_path.exists():
             os.utime(meta_path)  # the newest entry: what `load_teacher_logits` reads first
             return json.loads(meta_path.read_text()) | {"cached": True, "cache": str(folder)}
-        logps = [{s: _log_softmax(v) for s, v in logits.items()} for logits, _ in loaded]
+        logps = [{s: log_softmax(v) for s, v in logits.items()} for logits, _ in loaded]
         labels = {s: ds.splits[s].labels for s in ("validation", "test")}
         search = {"selected_on": "given"}
         weights = [w / sum(given) for w in given] if given else None
@@ -273,7 +273,7 @@ class EnsembleTeacher:
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 128) -> np.ndarray:
         """The weighted mean of the members' log-probabilities on these texts [N, K] (float32)."""
         texts = x["text"]
-        logps = [{"rows": _log_softmax(m.predict(m.encode(texts)))} for m in self.models]
+        logps = [{"rows": log_softmax(m.predict(m.encode(texts)))} for m in self.models]
         return combine(logps, self.weights, ["rows"])["rows"]
 
     def latency_ms(self, x: dict[str, np.ndarray], rows: int = 20) -> float:
@@ -308,5 +308,8 @@ class StudentMember:
         return {"text": np.asarray([str(t) for t in texts], dtype=object)}
 
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
-        probs = self.model.predict(x["text"].reshape(-1, 1), batch_size=batch_size, verbose=0)
+        import tensorflow as tf  # student_text.keras exists on TensorFlow only (its TextVectorization)
+
+        probs = self.model.predict(tf.constant(x["text"].astype(str).reshape(-1, 1)), batch_size=batch_size,
+                                   verbose=0)
         return np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)).astype(np.float32)

@@ -30,6 +30,7 @@ from kdsuite.config import parse_transfer
 from kdsuite.data.augment import augment
 from kdsuite.data.datasets import TextColumn, TextDataset
 from kdsuite.errors import KdsuiteError
+from kdsuite.teachers import ensemble, is_ensemble
 from kdsuite.teachers.logit_store import COMMITTED, teacher_id
 from kdsuite.teachers.runs import finetuned_teacher, load_teacher_logits
 
@@ -124,7 +125,11 @@ def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path
 
 
 def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts: np.ndarray) -> np.ndarray:
-    """Teacher logits for augmented `texts`: committed copy, else cache, else the teacher's checkpoint."""
+    """Teacher logits for augmented `texts`: committed copy, else cache, else the teacher's checkpoint. An
+    ensemble combines its members' logits, each teacher member's found the same way (so a member whose
+    checkpoint is gone still serves from its committed or cached copy); a student member runs its model."""
+    if is_ensemble(teacher):
+        return _ensemble_logits(ds, teacher, spec, seed, texts)
     th = store.text_hash(texts)
     committed = _committed_path(ds, teacher, spec, seed)
     if committed.is_file():
@@ -141,6 +146,20 @@ def augmented_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
 
     with np.load(store.cached(path, compute)) as f:
         return f["logits"]
+
+
+def _ensemble_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts: np.ndarray) -> np.ndarray:
+    weights = ensemble.build(teacher, ds)["fit"]["weights"]
+    members, _ = ensemble.parse(teacher)
+    logps = []
+    for m in members:
+        if m.kind == "logits":
+            raise KdsuiteError(f"ensemble member {m.spec!r} is a file of logits: it cannot label new text "
+                               f"(name the teacher or a student run folder instead)")
+        model = ensemble.StudentMember(m.path, ds.label_names) if m.kind == "student" else None
+        logits = model.predict(model.encode(texts)) if model else augmented_logits(ds, m.spec, spec, seed, texts)
+        logps.append({"rows": ensemble.log_softmax(logits)})
+    return ensemble.combine(logps, [weights[m.spec] for m in members], ["rows"])["rows"]
 
 
 def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:

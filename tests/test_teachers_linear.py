@@ -262,3 +262,26 @@ def test_bad_ensembles_and_oof_values_fail_in_one_line(emotion, data_dir, tmp_pa
         assert __import__("re").search(message, err), (message, err)
     assert not ship.exists()
     assert sorted(p.relative_to(cache_root()) for p in cache_root().rglob("*")) == before  # nothing written
+
+
+@pytest.mark.slow
+def test_ensemble_with_a_student_labels_transfer_text_member_by_member(emotion, data_dir, tmp_path, monkeypatch):
+    """A student run folder labels new text with its raw-text model; a teacher member's logits for augmented text
+    are cached per member, so the ensemble labels them again without that member's fitted model."""
+    import kdsuite
+    from kdsuite.data.augment import augment
+    from kdsuite.teachers import transfer
+    from kdsuite.teachers.runs import run_teacher
+    from tests.conftest import cli_json
+
+    run_teacher("emotion", "nbsvm", max_train=1500, data_dir=str(data_dir), verbose=0)
+    record = cli_json("distill", "emotion", "--max-train", "1500", "--student", "mlp-s", "--no-kd", "--epochs", "1",
+                      "--out", str(tmp_path / "runs"))
+    spec = f"nbsvm+student:{record['run_dir']}@0.25,0.75"
+    texts = augment(emotion.splits["train"].texts[:40], "tang", copies=1, seed=0)
+    got = transfer.augmented_logits(emotion, spec, "tang:1", 0, texts)
+    student = kdsuite.load_student(record["run_dir"]).probabilities(list(texts))
+    nbsvm = _log_softmax(transfer.label_texts(emotion, "nbsvm", texts))
+    np.testing.assert_allclose(got, 0.25 * nbsvm + 0.75 * np.log(student), atol=1e-4)
+    monkeypatch.setattr(transfer, "finetuned_teacher", lambda *a: pytest.fail("a member's model ran again"))
+    np.testing.assert_allclose(transfer.augmented_logits(emotion, spec, "tang:1", 0, texts), got, atol=1e-6)
