@@ -51,9 +51,11 @@ def test_bad_input(kwargs, message):
 
 def test_cli_end_to_end(tmp_path):
     r = cli_json("recommend", "emotion", "--max-params", "100000", "--out", str(REPORTS))
-    assert r["model"] == _best_by_validation(100_000)[0][0] and r["run_dir"]
+    assert r["model"] == _best_by_validation(100_000)[0][0]
+    assert r["run_dir"] is None  # reports/ holds copied records, no models: no folder from another machine
     proc = run_cli("recommend", "emotion", "--max-params", "100000", "--out", str(REPORTS))
     assert proc.returncode == 0 and proc.stdout.startswith(f"deploy {r['model']} ") and "why: " in proc.stdout
+    assert f"(no model folder in {REPORTS}" in proc.stdout.splitlines()[0]
     proc = run_cli("recommend", "nope", "--max-params", "100000", "--out", str(tmp_path))
     assert proc.returncode == 2 and proc.stderr.strip() == (
         f"kdsuite: error: no student results for nope in {tmp_path}: run `kdsuite recommend nope --run-quick "
@@ -62,6 +64,7 @@ def test_cli_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_run_quick_on_new_data(tmp_path):  # the quick grid on a user's folder: ~2 min
+    import kdsuite
     from tests.conftest import write_toy
 
     folder = write_toy(tmp_path / "toy", rows=160)
@@ -72,6 +75,7 @@ def test_run_quick_on_new_data(tmp_path):  # the quick grid on a user's folder: 
         ("tfidf-logreg", "teacher"), ("mlp", "kd"), ("mlp-s", "kd"), ("mlp-s", "scratch")}
     assert not [x for x in records if x.status != "ok"]  # kd+transfer needs a dataset's transfer set: none here
     assert r["param_count"] <= 30_000 and r["model"] in ("mlp", "mlp-s", "cnn-s") and (out / "leaderboard.md").is_file()
+    assert r["run_dir"].startswith(str(out / "models")) and kdsuite.load_student(r["run_dir"]).predict(["w1 apple"])
     again = run_cli("recommend", str(folder), "--max-params", "30000", "--run-quick", "--out", str(out))
     assert again.returncode == 0 and "done earlier" not in again.stderr  # the store has its students: no grid
     assert again.stdout.startswith(f"deploy {r['model']} ")

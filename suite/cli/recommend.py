@@ -63,7 +63,8 @@ def run(args) -> dict:
 
 
 def show(r: dict) -> None:
-    print(f"deploy {r['model']} ({r['kind']}, {r['backend']}) for {r['dataset']}: {r['run_dir']}")
+    where = r["run_dir"] or f"(no model folder in {r['out']}: its records were copied without models)"
+    print(f"deploy {r['model']} ({r['kind']}, {r['backend']}) for {r['dataset']}: {where}")
     f = r["fallback"]
     if f:
         print(f"  expected test accuracy {100 * r['expected_accuracy']:.2f}% with {100 * f['share']:.1f}% of rows sent "

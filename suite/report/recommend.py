@@ -33,8 +33,17 @@ def candidates(records: list[Result], dataset: str) -> list[dict]:
                     "param_count": first.param_count, "disk_bytes": first.disk_bytes,
                     "latency_ms_b1": (first.speed or {}).get("latency_ms_b1"),
                     "throughput_b256": (first.speed or {}).get("throughput_b256"),
-                    "run_dir": min(group, key=lambda r: r.seed or 0).run_dir, "records": group})
+                    "records": group})
     return out
+
+
+def model_folder(out: Path, record: StudentRecord) -> str | None:
+    """Where `record`'s model is now: under this store's models/, else at its recorded path, else None (a store
+    of copied records, as the committed `reports/`, keeps no models)."""
+    for folder in (out / "models" / record.cell_key, Path(record.run_dir)):
+        if (folder / "student.keras").is_file():
+            return str(folder)
+    return None
 
 
 def _fallback(c: dict, out: Path, records: list[Result], share: float) -> dict | None:
@@ -126,6 +135,7 @@ def recommend(out: str | Path, dataset: str, max_params: int, max_latency_ms: fl
                    f"accuracy {100 * (f['accuracy'] - chosen['accuracy']):+.1f} points")
     return {"dataset": dataset, "out": str(out), "candidates": len(pool),
             **{k: chosen[k] for k in ("model", "kind", "backend", "family", "seeds", "val_accuracy", "param_count",
-                                      "disk_bytes", "latency_ms_b1", "throughput_b256", "run_dir")},
+                                      "disk_bytes", "latency_ms_b1", "throughput_b256")},
+            "run_dir": model_folder(out, min(chosen["records"], key=lambda r: r.seed or 0)),
             "expected_accuracy": f["accuracy"] if f else chosen["accuracy"], "student_accuracy": chosen["accuracy"],
             "fallback": f, "diagnosis": diagnosis.key if diagnosis else None, "why": reason}
