@@ -8,7 +8,7 @@ from kdsuite.cli.common import data_args, load
 
 def add(sub) -> None:
     p = sub.add_parser("diagnose", help="word-order sensitivity, lexical cues and lengths of a dataset")
-    data_args(p, subsample=False)
+    data_args(p)  # --max-train/--train-fraction: the view whose teacher and bag-of-words baseline are compared
     p.add_argument("--teacher", default="minilm-l6",
                    help="the teacher whose answers are shuffled (a transformer sees word order; default minilm-l6)")
     p.add_argument("--shuffles", type=int, default=3, help="seeded word shuffles of each test text (default 3)")
