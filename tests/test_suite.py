@@ -152,6 +152,7 @@ def test_grid_run_report_and_rerun(grid):
     assert "param_count" in header and "commit" in header and "data_fingerprint" in header
     for ext in ("png", "svg"):
         assert (out / f"plot_toy.{ext}").stat().st_size > 1000
+    _assert_gain_in_tensorboard(out)
     # rerun: finished cells are skipped, failed ones retried
     before = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
     stale = out / "exports" / "0123456789abcdef-tflite.json"  # an export of a run that is no longer the best
@@ -170,6 +171,24 @@ def test_grid_run_report_and_rerun(grid):
     (out / "leaderboard.md").unlink()
     assert run_cli("report", str(out)).returncode == 0
     assert (out / "leaderboard.md").read_text() == md_before
+
+
+def _assert_gain_in_tensorboard(out):
+    """The report wrote each run's gain over its scratch twin into the run's HParams session, once."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    records = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    ok = [r for r in records if r["status"] == "ok" and r["model"] == "mlp" and r["backend"] == "tensorflow"]
+    scratch = next(r for r in ok if r["kind"] == "scratch")
+    for r in (scratch, next(r for r in ok if r["kind"] == "kd")):
+        folder = out / "models" / r["cell_key"] / "tensorboard" / "hparams"
+        assert len(list(folder.glob("*.gain"))) == 1
+        hp = EventAccumulator(str(folder), size_guidance={"tensors": 0}).Reload()
+        [event] = hp.Tensors("metrics/gain_over_scratch")
+        expected = r["test"]["accuracy"] - scratch["test"]["accuracy"]
+        assert float(make_ndarray(event.tensor_proto)) == pytest.approx(expected, abs=1e-6)
+        assert "metrics/test_accuracy" in hp.Tags()["tensors"]
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ distilled student closed."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +48,34 @@ def table(records: list[Result]) -> dict[str, list[dict]]:
             "gain": gain, "pays": gain >= PAYS, "teacher_lead": lead,
             "closed": gain / lead if lead and lead > 0 else None})
     return dict(out)
+
+
+def write_to_tensorboard(records: list[Result], out: Path) -> int:
+    """Each student run's gain over its scratch twin (its test accuracy minus the twin's mean over seeds: same
+    dataset, student and backend) as the HParams metric `metrics/gain_over_scratch`, beside the cell's own
+    metrics in its run folder's `tensorboard/hparams` where the store holds it, so TensorBoard's table sorts the
+    grid by it. Rewritten by every report; returns how many runs got it."""
+    scratch: dict[tuple, list[float]] = defaultdict(list)
+    for r in records:
+        if isinstance(r, StudentRecord) and r.kind == "scratch":
+            scratch[(r.dataset, r.model, r.backend)].append(r.test["accuracy"])
+    written = 0
+    for r in records:
+        twin = scratch.get((r.dataset, r.model, r.backend)) if isinstance(r, StudentRecord) else None
+        folder = next((f for f in (out / "models" / r.cell_key / "tensorboard" / "hparams",
+                                   Path(r.run_dir) / "tensorboard" / "hparams") if f.is_dir()), None) if twin else None
+        if folder is None:
+            continue
+        import tensorflow as tf  # TensorBoard's summary writer, whatever backend the runs trained on
+
+        for old in folder.glob("*.gain"):
+            old.unlink()
+        writer = tf.summary.create_file_writer(str(folder), filename_suffix=".gain")
+        with writer.as_default():
+            tf.summary.scalar("metrics/gain_over_scratch", r.test["accuracy"] - float(np.mean(twin)), step=0)
+        writer.close()
+        written += 1
+    return written
 
 
 def _seeds(groups: dict, key: tuple) -> int:

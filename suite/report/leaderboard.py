@@ -225,4 +225,5 @@ def write_report(results_dir: Path, out_dir: Path) -> dict:
                                                     "failed": [to_json(f) for f in failed]} | extras)
     for dataset in sorted({r["dataset"] for r in rows}):
         plot(rows, dataset, out_dir)
+    gain.write_to_tensorboard(records, out_dir)
     return {"rows": len(rows), "failed": len(failed), "out": str(out_dir), "provenance": provenance}
