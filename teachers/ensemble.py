@@ -282,6 +282,15 @@ class EnsembleTeacher:
                          min(rows, len(texts)))
 
 
+def student_labeller(member: Member, label_names: list[str]) -> StudentMember | None:
+    """The model that labels new text for a student member, None for a teacher member (its own fitted model
+    does); a logits file cannot label new text."""
+    if member.kind == "logits":
+        raise KdsuiteError(f"ensemble member {member.spec!r} is a file of logits: it cannot label new text "
+                           f"(name the teacher or a student run folder instead)")
+    return StudentMember(member.path, label_names) if member.kind == "student" else None
+
+
 class StudentMember:
     """A trained student as an ensemble member: `student_text.keras` (raw strings in, probabilities out)."""
 

@@ -243,12 +243,7 @@ def finetuned_teacher(ds, teacher: str):
 
 
 def _fitted_member(member: "ensemble.Member", ds):
-    if member.kind == "logits":
-        raise KdsuiteError(f"ensemble member {member.spec!r} is a file of logits: it cannot label new text "
-                           f"(name the teacher or a student run folder instead)")
-    if member.kind == "student":
-        return ensemble.StudentMember(member.path, ds.label_names)
-    return finetuned_teacher(ds, member.spec)
+    return ensemble.student_labeller(member, ds.label_names) or finetuned_teacher(ds, member.spec)
 
 
 def _run_ensemble(dataset: str, spec: str, *, oof: int | None = None, ship_dir=None, data_seed: int = 0,

@@ -153,10 +153,7 @@ def _ensemble_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
     members, _ = ensemble.parse(teacher)
     logps = []
     for m in members:
-        if m.kind == "logits":
-            raise KdsuiteError(f"ensemble member {m.spec!r} is a file of logits: it cannot label new text "
-                               f"(name the teacher or a student run folder instead)")
-        model = ensemble.StudentMember(m.path, ds.label_names) if m.kind == "student" else None
+        model = ensemble.student_labeller(m, ds.label_names)
         logits = model.predict(model.encode(texts)) if model else augmented_logits(ds, m.spec, spec, seed, texts)
         logps.append({"rows": ensemble.log_softmax(logits)})
     return ensemble.combine(logps, [weights[m.spec] for m in members], ["rows"])["rows"]

@@ -196,7 +196,7 @@ def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_
     member for the students' splits, but a logits file cannot label new text."""
     from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import run_teacher
-    from kdsuite.teachers.transfer import label_texts
+    from kdsuite.teachers.transfer import augmented_logits, label_texts
 
     for teacher in ("nbsvm", "tfidf-logreg"):
         run_teacher("emotion", teacher, max_train=1500, data_dir=str(data_dir), verbose=0)
@@ -219,6 +219,8 @@ def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_
     np.testing.assert_allclose(mixed["test"], 0.5 * minilm + 0.5 * _log_softmax(nb["test"]), atol=1e-2)
     with pytest.raises(KdsuiteError, match="cannot label new text"):
         label_texts(emotion, f"nbsvm+logits:{run_dir / 'logits.npz'}", texts)
+    with pytest.raises(KdsuiteError, match="cannot label new text"):  # nor label a transfer set member by member
+        augmented_logits(emotion, f"nbsvm+logits:{run_dir / 'logits.npz'}", "tang:1", 0, texts)
 
 
 def _bad_logits(folder, ds, **change):
