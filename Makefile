@@ -18,7 +18,7 @@ $(BIN)/kdsuite: pyproject.toml constraints.txt
 setup: $(BIN)/kdsuite
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 # the edit-test loop: everything but the tests marked slow (real fits on three backends, grids, fine-tunes)
 test-fast: setup

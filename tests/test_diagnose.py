@@ -67,7 +67,8 @@ def unigram(emotion):
     return teacher
 
 
-def test_diagnose_order_blind_teacher_stored_and_shown(tmp_path, emotion, unigram):
+def test_diagnose_order_blind_teacher_stored_and_shown(tmp_path, emotion, unigram, monkeypatch):
+    monkeypatch.setenv("KDSUITE_CACHE", str(tmp_path / "cache"))  # the committed teacher, not another test's fit
     out = tmp_path / "store"
     (out / "results").mkdir(parents=True)
     [baseline] = [r for r in read_records(REPO / "reports" / "results") if r.dataset == "emotion"
