@@ -43,6 +43,13 @@ BAD_SUITES = {
     'datasets = ["emotion"]\n[data.emotion]\ntransfer = "tang:0"': "transfer 'tang:0'",
     'datasets = ["emotion"]\n[extra_seeds]\nstudents = ["mlp"]\nseeds = [-1]': "[extra_seeds] seeds: expected integers",
     'datasets = ["emotion"]\nexports = ["onnx"]': "exports: unknown value 'onnx'",
+    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:cnn"\nstudents = ["mlp"]\nkinds = ["scratch", "kd"]':
+        "teacher member 'scratch:cnn:0' (emotion) needs the suite's scratch cell of 'cnn' on tensorflow at seed 0",
+    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp:4"\nstudents = ["mlp"]\nkinds = ["scratch", "kd"]': "at seed 4",
+    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp@0.5,0.5"\nstudents = ["mlp"]\nkinds = ["kd"]':
+        "with weights, give each scratch member its seed",
+    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp:x"\nstudents = ["mlp"]\nkinds = ["kd"]':
+        "expected scratch:STUDENT[:SEED]",
     'datasets = ["emotion"\n': "invalid TOML",
     'description = "no datasets"': "missing key 'datasets'",
 }
@@ -234,6 +241,35 @@ def test_pareto_front():
 
 
 @pytest.mark.slow
+def test_a_suite_distils_from_its_teacher_plus_its_own_scratch_cells(grid):
+    """`teacher = "tfidf-logreg+scratch:mlp-s"`: the scratch cell runs first and joins the ensemble by its run
+    folder; the teacher row and the kd cell read that ensemble, and the records keep the suite's own name for it."""
+    root, _ = grid
+    suite = root / "members.toml"
+    toy = root / "toy"
+    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg+scratch:mlp-s"\nstudents = ["mlp-s"]\n'
+                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
+    out = root / "members"
+    proc = run_cli("run", str(suite), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = [line.split(": accuracy")[0] for line in proc.stderr.splitlines() if ": accuracy" in line]
+    assert done == [f"[1/3] {toy} mlp-s scratch tensorflow seed 0", f"[2/3] {toy} tfidf-logreg+scratch:mlp-s:0 teacher "
+                    f"- seed 0", f"[3/3] {toy} mlp-s kd tensorflow seed 0"], proc.stderr[-3000:]
+    records = {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
+    scratch, teacher, kd = records["scratch"], records["teacher"], records["kd"]
+    assert teacher["model"] == kd["teacher"] == "tfidf-logreg+scratch:mlp-s:0"
+    assert teacher["config"]["teacher"]["members"] == ["tfidf-logreg", f"student:{scratch['run_dir']}"]
+    assert teacher["test"]["accuracy"] > 0.8 and kd["test"]["accuracy"] > 0.6
+    (out / "results" / f"{scratch['cell_key']}.json").unlink()  # a member gone: its readers say which, in one line
+    from kdsuite.config import Cell
+    from kdsuite.engine.cell import run
+
+    with pytest.raises(KdsuiteError, match=r"kd tensorflow seed 1: no finished scratch cell of 'mlp-s' to learn "
+                                           r"from \(.*toy, tensorflow, seed 0\)"):
+        run(Cell.from_dict(kd["cell"] | {"seed": 1}), out)
+
+
+@pytest.mark.slow
 def test_sweep_over_fractions(grid, tmp_path):
     root, _ = grid
     folder = root / "toy"
@@ -270,6 +306,27 @@ def test_expand_grid(tmp_path):
     assert len({(c.dataset, c.model, c.kind, c.seed, c.backend) for c in cells}) == len(cells)
     suite.data["imdb"]["students"] = ["cnn"]  # a dataset's own students limit its backend comparison too
     assert not any(c.backend == "jax" and c.dataset == "imdb" for c in expand(suite))
+
+
+def test_an_ensemble_teacher_of_the_suites_own_scratch_cells_runs_after_them():
+    from kdsuite.grid.ray_executor import _waits_for
+    from kdsuite.grid.runner import Job, expand
+    from kdsuite.grid.suites import parse_suite
+
+    suite = parse_suite("t", {"datasets": ["emotion"], "teacher": "minilm-l6+scratch:cnn", "students": ["mlp", "cnn"],
+                              "kinds": ["scratch", "kd"], "seeds": [0, 1], "backends": ["tensorflow", "jax"]}, "t.toml")
+    assert suite.teacher == "minilm-l6+scratch:cnn:0+scratch:cnn:1"  # a member per seed of the suite
+    cells = expand(suite)
+    order = [(c.model, c.kind, c.seed, c.backend) for c in cells]
+    assert order[:3] == [("cnn", "scratch", 0, "tensorflow"), ("cnn", "scratch", 1, "tensorflow"),
+                         (suite.teacher, "teacher", 0, None)]  # members first, one after another
+    assert len(set(order)) == len(cells) == 3 + 2 * 2 * 2 * 2 - 2
+    jobs = {(c.model, c.kind, c.seed, c.backend): Job(i, "", c, "", "") for i, c in enumerate(cells)}
+    member = jobs[("cnn", "scratch", 1, "tensorflow")]
+    assert _waits_for(jobs[(suite.teacher, "teacher", 0, None)], member)
+    assert _waits_for(jobs[("mlp", "kd", 0, "jax")], member)  # a jax student learns from the TensorFlow member
+    assert not _waits_for(jobs[("mlp", "kd", 0, "jax")], jobs[("cnn", "scratch", 1, "jax")])
+    assert not _waits_for(jobs[("mlp", "scratch", 0, "tensorflow")], member)
 
 
 def test_a_dataset_may_name_its_own_teacher():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from kdsuite import store
-from kdsuite.config import Cell
+from kdsuite.config import Cell, scratch_members
 from kdsuite.data.datasets import TextDataset, default_length, load_cell_data
 from kdsuite.engine.keys import cell_key
 from kdsuite.errors import KdsuiteError
@@ -51,7 +51,7 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
 
         return run_baseline(ds, seed=cell.seed, model=cell.model)
     if cell.kind == "teacher":
-        return _teacher(cell, ds, data_dir)
+        return _teacher(cell, ds, out, data_dir)
 
     from kdsuite.backend import use_backend
 
@@ -65,7 +65,8 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
 
         if not cell.option("transfer"):
             raise KdsuiteError(f"{cell.label}: kind 'kd+transfer' needs a transfer set (data option 'transfer')")
-        transfer = transfer_set(ds, cell.teacher, cell.option("transfer"), seed=cell.option("data_seed"))
+        transfer = transfer_set(ds, _resolved(cell.teacher, cell, out), cell.option("transfer"),
+                                seed=cell.option("data_seed"))
     # other kinds ignore a transfer set: a suite's [data.NAME] transfer reaches every cell of that dataset
     teacher = _teacher_logits(cell, ds, out) if cell.kind != "scratch" else None
     hparams = {"model": cell.model, "kind": cell.kind, "teacher": cell.teacher or ""}
@@ -74,18 +75,21 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
                          verbose=verbose, transfer=transfer)
 
 
-def _teacher(cell: Cell, ds: TextDataset, data_dir: str | None) -> dict:
+def _teacher(cell: Cell, ds: TextDataset, out: Path, data_dir: str | None) -> dict:
     """A teacher's row from its stored logits' metadata; fine-tuned first when the suite asks (`fine_tune`)."""
     from kdsuite.teachers.runs import run_teacher, teacher_record
 
+    teacher = _resolved(cell.model, cell, out)
     try:
-        return teacher_record(cell.model, ds)
+        record = teacher_record(teacher, ds)
     except KdsuiteError:
         if not cell.train.get("fine_tune"):  # fine-tuning takes hours on a CPU: only when the suite asks
             raise
-    run_teacher(cell.dataset, cell.model, data_dir=data_dir, verbose=2, val_size=cell.option("val_size"),
-                seed=cell.option("data_seed"))
-    return teacher_record(cell.model, ds)
+        run_teacher(cell.dataset, teacher, data_dir=data_dir, verbose=2, val_size=cell.option("val_size"),
+                    seed=cell.option("data_seed"))
+        record = teacher_record(teacher, ds)
+    # the row keeps the suite's name for a teacher whose members are its own scratch cells (their run folders vary)
+    return record if teacher == cell.model else record | {"model": cell.model, "teacher": cell.model}
 
 
 def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndarray]:
@@ -101,19 +105,40 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
     elif "+" not in cell.teacher and cell.teacher.startswith("student:"):
         full = logit_store.load_logits_file(_student_logits(cell, out), ds)
     else:
-        full = load_teacher_logits(cell.teacher, ds)
+        full = load_teacher_logits(_resolved(cell.teacher, cell, out), ds)
     return full | {"train": full["train"][ds.train_index]}
 
 
 def _student_logits(cell: Cell, out: Path) -> Path:
     """The logits file of the finished kd cell of the student named in `cell.teacher` ("student:NAME")."""
     source = cell.teacher.removeprefix("student:")
-    wanted = (source, "kd", cell.dataset, cell.backend, cell.seed, cell.data)
+    return _finished_run(out, source, "kd", cell, cell.backend, cell.seed, "nested") / "logits.npz"
+
+
+def _resolved(teacher: str, cell: Cell, out: Path) -> str:
+    """`teacher` with each `scratch:NAME:SEED` ensemble member named by the run folder of that scratch cell in
+    this store (`student:RUN`), the form the teachers read."""
+    if not scratch_members(teacher):
+        return teacher
+    spec, at, weights = teacher.partition("@")
+    members = []
+    for member in spec.split("+"):
+        if member.startswith("scratch:"):
+            [(name, seed)] = scratch_members(member)
+            member = f"student:{_finished_run(out, name, 'scratch', cell, 'tensorflow', seed, cell.label)}"
+        members.append(member)
+    return "+".join(members) + at + weights
+
+
+def _finished_run(out: Path, model: str, kind: str, cell: Cell, backend: str, seed: int, who: str) -> Path:
+    """The run folder of the finished `kind` cell of `model` in the store at `out`, on `cell`'s dataset and data."""
+    wanted = (model, kind, cell.dataset, backend, seed, cell.data)
     found = [r for r in read_records(out / "results") if isinstance(r, StudentRecord)
              and tuple(r.cell[k] for k in ("model", "kind", "dataset", "backend", "seed", "data")) == wanted]
     if found:  # a record of today's code before one migrated from older code
-        return Path(min(found, key=lambda r: r.migrated_from is not None).run_dir) / "logits.npz"
-    raise KdsuiteError(f"nested: no finished kd cell of {source!r} to learn from ({cell.dataset}, seed {cell.seed})")
+        return Path(min(found, key=lambda r: r.migrated_from is not None).run_dir)
+    raise KdsuiteError(f"{who}: no finished {kind} cell of {model!r} to learn from ({cell.dataset}, {backend}, "
+                       f"seed {seed})")
 
 
 def main(argv: list[str]) -> int:

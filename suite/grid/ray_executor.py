@@ -7,7 +7,8 @@ optional extra, imported by this module alone.
   fine-tunes asks for a GPU when the cluster has one. The driver's $KDSUITE_* and $NLTK_DATA reach every worker.
 - Order: a cell waits for the cells it reads from, and only for those (Ray holds a task until its arguments are
   ready): KD and transfer cells for their dataset's teacher cell when the suite fine-tunes it, a `nested` cell for
-  its source student's kd cell. Teacher cells are submitted first and nested cells last.
+  its source student's kd cell, a cell whose ensemble teacher has `scratch:NAME:SEED` members for those scratch
+  cells. Scratch cells are submitted first, then teacher cells, and nested cells last.
 - Failures: a cell that fails, or whose Ray worker dies mid-cell (Ray then kills the worker's process group, cell
   included), gets a failed record and is not retried; the rest of the grid goes on and a rerun finishes it.
 """
@@ -20,6 +21,7 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
+from kdsuite.config import scratch_members
 from kdsuite.errors import KdsuiteError
 from kdsuite.grid.runner import Job, failed, run_one
 from kdsuite.records import CellRecord
@@ -72,10 +74,14 @@ def _cell_task(job: Job, out: Path, data_dir: str | None, suite_name: str, *afte
 
 
 def _waits_for(job: Job, other: Job) -> bool:
-    """Whether `job` reads what `other` writes: a fine-tuned teacher's logits, or a kd cell's student logits."""
+    """Whether `job` reads what `other` writes: a fine-tuned teacher's logits, a kd cell's student logits, or a
+    scratch cell that is a member of its ensemble teacher."""
     a, b = job.cell, other.cell
     if a.dataset != b.dataset:
         return False
+    if b.kind == "scratch":
+        return b.backend == "tensorflow" and a.data == b.data and \
+            (b.model, b.seed) in scratch_members(a.model if a.kind == "teacher" else a.teacher)
     if b.kind == "teacher":
         return a.kind in ("kd", "kd+transfer", "nested") and bool(b.train.get("fine_tune")) and a.teacher == b.model
     return a.kind == "nested" and b.kind == "kd" and a.teacher == f"student:{b.model}" and \
@@ -93,7 +99,7 @@ def run_ray(jobs: list[Job], out: Path, data_dir: str | None, suite_name: str,
     options = {"num_cpus": int(os.environ.get("KDSUITE_THREADS") or 1), "max_retries": 0,
                "runtime_env": {"env_vars": env}}
     pending = {}
-    for job in sorted(jobs, key=lambda j: {"teacher": 0, "nested": 2}.get(j.cell.kind, 1)):
+    for job in sorted(jobs, key=lambda j: {"scratch": 0, "teacher": 1, "nested": 3}.get(j.cell.kind, 2)):
         after = [ref for ref, other in pending.items() if _waits_for(job, other)]
         fine_tune = gpu and job.cell.kind == "teacher" and job.cell.train.get("fine_tune")
         ref = task.options(num_gpus=1 if fine_tune else 0, **options).remote(job, out, data_dir, suite_name, *after)

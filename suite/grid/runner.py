@@ -19,7 +19,7 @@ from typing import Iterator, NamedTuple
 
 from kdsuite import store
 from kdsuite.backend import backend_env
-from kdsuite.config import Cell
+from kdsuite.config import Cell, scratch_members
 from kdsuite.data.datasets import load_cell_data
 from kdsuite.engine.keys import cell_key
 from kdsuite.grid.suites import TRAIN_KEYS, Suite
@@ -54,7 +54,21 @@ def expand(suite: Suite) -> list[Cell]:
                               teacher if kind != "scratch" else None, train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", train, data)
                   for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
-    return cells
+    return _members_first(cells)
+
+
+def _members_first(cells: list[Cell]) -> list[Cell]:
+    """`cells` with the scratch cells that are members of their dataset's ensemble teacher (`scratch:NAME:SEED`)
+    moved before that dataset's first cell that reads the teacher, so one cell after another finds them done."""
+    members = {(c.dataset, name, seed) for c in cells for name, seed in
+               scratch_members(c.model if c.kind == "teacher" else c.teacher)}
+    first = [c for c in cells if c.kind == "scratch" and c.backend == "tensorflow"
+             and (c.dataset, c.model, c.seed) in members]
+    rest = [c for c in cells if c not in first]
+    for cell in first:
+        at = next(i for i, c in enumerate(rest) if c.dataset == cell.dataset and c.kind not in ("baseline", "scratch"))
+        rest.insert(at, cell)
+    return rest
 
 
 def _fingerprints(cells: list[Cell], data_dir: str | None) -> dict[str, str]:
