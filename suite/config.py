@@ -66,33 +66,41 @@ DATA_DEFAULTS = {"val_size": 0.1, "data_seed": 0, "train_fraction": None, "max_t
                  "transfer": ""}
 
 
+def rewrite_members(teacher: str, rewrite) -> str:
+    """`teacher` (`A+B[...][@weights]`) with each member replaced by the members `rewrite(member)` returns."""
+    spec, at, weights = teacher.partition("@")
+    return "+".join(new for member in spec.split("+") for new in rewrite(member)) + at + weights
+
+
 def scratch_members(teacher: str | None) -> list[tuple[str, int | None]]:
     """The `scratch:NAME[:SEED]` members of an ensemble teacher `A+B[...][@weights]`, as (NAME, SEED): in a suite,
     the suite's own scratch cells of student NAME (TensorFlow, the same data) join the ensemble, so students beaten
     by a scratch twin can learn from it. Without `:SEED` a member stands for every seed of the suite."""
     found = []
-    for member in str(teacher or "").partition("@")[0].split("+"):
+
+    def collect(member: str) -> list[str]:
         if member.startswith("scratch:"):
             name, _, seed = member.removeprefix("scratch:").partition(":")
             if not name or (seed and not seed.isdigit()):
                 raise KdsuiteError(f"teacher {teacher!r}: member {member!r}: expected scratch:STUDENT[:SEED]")
             found.append((name, int(seed) if seed else None))
+        return [member]
+
+    rewrite_members(str(teacher or ""), collect)
     return found
 
 
 def with_scratch_seeds(teacher: str, seeds) -> str:
     """`teacher` with each seedless `scratch:NAME` member written once per seed (`scratch:NAME:SEED`)."""
-    spec, at, weights = teacher.partition("@")
-    members = []
-    for member in spec.split("+"):
-        if member.startswith("scratch:") and ":" not in member.removeprefix("scratch:"):
-            if at:
-                raise KdsuiteError(f"teacher {teacher!r}: with weights, give each scratch member its seed "
-                                   f"(scratch:NAME:SEED)")
-            members += [f"{member}:{s}" for s in seeds]
-        else:
-            members.append(member)
-    return "+".join(members) + at + weights
+    def per_seed(member: str) -> list[str]:
+        if not member.startswith("scratch:") or ":" in member.removeprefix("scratch:"):
+            return [member]
+        if "@" in teacher:
+            raise KdsuiteError(f"teacher {teacher!r}: with weights, give each scratch member its seed "
+                               f"(scratch:NAME:SEED)")
+        return [f"{member}:{s}" for s in seeds]
+
+    return rewrite_members(teacher, per_seed)
 
 
 @dataclass(frozen=True)

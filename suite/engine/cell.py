@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from kdsuite import store
-from kdsuite.config import Cell, scratch_members
+from kdsuite.config import Cell, rewrite_members, scratch_members
 from kdsuite.data.datasets import TextDataset, default_length, load_cell_data
 from kdsuite.engine.keys import cell_key
 from kdsuite.errors import KdsuiteError
@@ -120,14 +120,14 @@ def _resolved(teacher: str, cell: Cell, out: Path) -> str:
     this store (`student:RUN`), the form the teachers read."""
     if not scratch_members(teacher):
         return teacher
-    spec, at, weights = teacher.partition("@")
-    members = []
-    for member in spec.split("+"):
-        if member.startswith("scratch:"):
-            [(name, seed)] = scratch_members(member)
-            member = f"student:{_finished_run(out, name, 'scratch', cell, 'tensorflow', seed, cell.label)}"
-        members.append(member)
-    return "+".join(members) + at + weights
+
+    def run_folder(member: str) -> list[str]:
+        if not member.startswith("scratch:"):
+            return [member]
+        [(name, seed)] = scratch_members(member)
+        return [f"student:{_finished_run(out, name, 'scratch', cell, 'tensorflow', seed, cell.label)}"]
+
+    return rewrite_members(teacher, run_folder)
 
 
 def _finished_run(out: Path, model: str, kind: str, cell: Cell, backend: str, seed: int, who: str) -> Path:
