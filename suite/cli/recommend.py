@@ -64,7 +64,8 @@ def run(args) -> dict:
 
 def show(r: dict) -> None:
     where = r["run_dir"] or f"(no model folder in {r['out']}: its records were copied without models)"
-    print(f"deploy {r['model']} ({r['kind']}, {r['backend']}) for {r['dataset']}: {where}")
+    taught = f" from {r['teacher']}" if r["teacher"] else ""
+    print(f"deploy {r['model']} ({r['kind']}{taught}, {r['backend']}) for {r['dataset']}: {where}")
     f = r["fallback"]
     if f:
         print(f"  expected test accuracy {100 * r['expected_accuracy']:.2f}% with {100 * f['share']:.1f}% of rows sent "

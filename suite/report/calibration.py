@@ -14,7 +14,7 @@ from kdsuite.metrics import calibration, reliability, softmax
 from kdsuite.records import Result, StudentRecord, TeacherRecord
 from kdsuite.report import logits as kept
 from kdsuite.report.figures import pyplot, save_figure
-from kdsuite.report.order import row_order
+from kdsuite.report.order import kind_label, row_order, several_teachers
 
 BINS = 15
 
@@ -30,26 +30,30 @@ def _calibrated(out: Path, records: list[Result]) -> list[tuple[Result, dict, di
 
 
 def table(out: str | Path, records: list[Result]) -> dict[str, list[dict]]:
-    """dataset -> rows (model, kind, backend, seeds, ece, temperature, ece_scaled: means over seeds)."""
+    """dataset -> rows (model, kind, backend, teacher, seeds, ece, temperature, ece_scaled: means over seeds)."""
     groups = defaultdict(list)
     for r, _, cal in _calibrated(Path(out), records):
-        groups[r.dataset, (r.model, r.kind, r.backend)].append(cal)
+        groups[r.dataset, (r.model, r.kind, r.backend, r.teacher)].append(cal)
     tables = defaultdict(list)
     for (dataset, key), cals in sorted(groups.items(), key=lambda g: (g[0][0], row_order(g[0][1]))):
-        model, kind, backend = key
-        tables[dataset].append({"model": model, "kind": kind, "backend": backend, "seeds": len(cals)} | {
+        model, kind, backend, teacher = key
+        tables[dataset].append({"model": model, "kind": kind, "backend": backend, "teacher": teacher,
+                                "seeds": len(cals)} | {
             k: round(float(np.mean([c[k] for c in cals])), 5) for k in ("ece", "temperature", "ece_scaled")})
     return dict(tables)
 
 
 def plot(out: str | Path, records: list[Result], dataset: str) -> bool:
-    """`calibration_<dataset>.png|svg`: one reliability diagram per model and kind (its TensorFlow run of the
-    lowest seed, else its first backend), before and after temperature scaling; False when nothing to draw."""
+    """`calibration_<dataset>.png|svg`: one reliability diagram per model and kind (and teacher; its TensorFlow
+    run of the lowest seed, else its first backend), before and after temperature scaling; False when nothing to
+    draw."""
     out = Path(out)
     panels = {}
-    for r, z, cal in sorted(_calibrated(out, [r for r in records if r.dataset == dataset]),
-                            key=lambda x: (row_order((x[0].model, x[0].kind, x[0].backend)), x[0].seed or 0)):
-        panels.setdefault((r.model, r.kind), (z, cal))
+    found = _calibrated(out, [r for r in records if r.dataset == dataset])
+    several = several_teachers((r.kind, r.teacher) for r, _, _ in found)
+    for r, z, cal in sorted(found, key=lambda x: (row_order((x[0].model, x[0].kind, x[0].backend, x[0].teacher)),
+                                                  x[0].seed or 0)):
+        panels.setdefault((r.model, kind_label(r.kind, r.teacher, several)), (z, cal))
     if not panels:
         return False
     plt = pyplot()
@@ -83,6 +87,7 @@ def markdown(rows: list[dict], dataset: str, plotted: bool) -> list[str]:
            f"Test ECE ({BINS} bins, %) as the model stands and after temperature scaling (T fitted on validation "
            "logits), mean over seeds, from the kept logits in `logits/`.", "",
            "| model | kind | backend | seeds | ECE | T | ECE after scaling |", "|" + "---|" * 7]
-    out += [f"| {r['model']} | {r['kind']} | {r['backend'] or '-'} | {r['seeds']} | {100 * r['ece']:.2f} | "
+    several = several_teachers((r["kind"], r["teacher"]) for r in rows)
+    out += [f"| {r['model']} | {kind_label(r['kind'], r['teacher'], several)} | {r['backend'] or '-'} | {r['seeds']} | {100 * r['ece']:.2f} | "
             f"{r['temperature']:.2f} | {100 * r['ece_scaled']:.2f} |" for r in rows]
     return out + ([""] + [f"![{dataset} reliability](calibration_{dataset}.png)"] if plotted else []) + [""]

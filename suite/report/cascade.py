@@ -18,7 +18,7 @@ from kdsuite.metrics import softmax
 from kdsuite.records import Result, StudentRecord, TeacherRecord
 from kdsuite.report import logits as kept
 from kdsuite.report.figures import pyplot, save_figure
-from kdsuite.report.order import row_order
+from kdsuite.report.order import kind_label, row_order, several_teachers
 
 REACH = 0.005  # the teacher's validation accuracy minus half a point
 SHARES = (0.05, 0.2)  # fallback shares in the leaderboard
@@ -111,8 +111,8 @@ def curve(z: dict, tz: dict, points: int = 101) -> tuple[np.ndarray, np.ndarray]
 
 
 def table(out: str | Path, records: list[Result]) -> dict[str, dict]:
-    """dataset -> {teacher, teacher_accuracy, teacher_ms, rows: [model, kind, backend, seeds, and per rule the
-    means over seeds]}; datasets without a teacher's kept logits are left out."""
+    """dataset -> {teacher, teacher_accuracy, teacher_ms, rows: [model, kind, backend, teacher (the one it learned
+    from), seeds, and per rule the means over seeds]}; datasets without a teacher's kept logits are left out."""
     out, tables = Path(out), {}
     for dataset in sorted({r.dataset for r in records}):
         picked = pick_teacher(out, records, dataset)
@@ -123,11 +123,11 @@ def table(out: str | Path, records: list[Result]) -> dict[str, dict]:
         for r in records:
             if isinstance(r, StudentRecord) and r.dataset == dataset and (z := kept.read(out, r.cell_key)) is not None \
                     and (result := evaluate(r, z, teacher, tz)) is not None:
-                groups[(r.model, r.kind, r.backend)].append(result)
+                groups[(r.model, r.kind, r.backend, r.teacher)].append(result)
         rows = []
         for key in sorted(groups, key=row_order):
             results = groups[key]
-            rows.append(dict(zip(("model", "kind", "backend"), key)) | {"seeds": len(results)} | {
+            rows.append(dict(zip(("model", "kind", "backend", "teacher"), key)) | {"seeds": len(results)} | {
                 rule: {k: None if any(x[rule][k] is None for x in results) else
                        round(float(np.mean([x[rule][k] for x in results])), 5) for k in results[0][rule]}
                 for rule in results[0]})
@@ -145,11 +145,12 @@ def plot(out: str | Path, records: list[Result], dataset: str) -> bool:
         return False
     teacher, tz = picked
     lines = {}
-    for r in sorted((r for r in records if isinstance(r, StudentRecord) and r.dataset == dataset),
-                    key=lambda r: (row_order((r.model, r.kind, r.backend)), r.seed or 0)):
-        z = kept.read(out, r.cell_key)
-        if (r.model, r.kind) not in lines and z is not None and evaluate(r, z, teacher, tz, ()) is not None:
-            lines[(r.model, r.kind)] = (r, z)
+    students = [r for r in records if isinstance(r, StudentRecord) and r.dataset == dataset]
+    several = several_teachers((r.kind, r.teacher) for r in students)
+    for r in sorted(students, key=lambda r: (row_order((r.model, r.kind, r.backend, r.teacher)), r.seed or 0)):
+        z, line = kept.read(out, r.cell_key), (r.model, kind_label(r.kind, r.teacher, several))
+        if line not in lines and z is not None and evaluate(r, z, teacher, tz, ()) is not None:
+            lines[line] = (r, z)
     if not lines:
         return False
     plt = pyplot()
@@ -183,7 +184,7 @@ def markdown(entry: dict | None, dataset: str, plotted: bool) -> list[str]:
     if not entry or not entry["rows"]:
         return []
     shares = [k for k in entry["rows"][0] if k.endswith("%")]
-    ms = entry["teacher_ms"]
+    ms, several = entry["teacher_ms"], several_teachers((r["kind"], r["teacher"]) for r in entry["rows"])
     out = ["### Teacher fallback", "",
            f"The student answers when its top probability is at least a threshold, else the teacher "
            f"({entry['teacher']}, {100 * entry['teacher_accuracy']:.2f}%{f', {ms} ms per row' if ms else ''}). "
@@ -194,7 +195,8 @@ def markdown(entry: dict | None, dataset: str, plotted: bool) -> list[str]:
            "|" + "---|" * (7 + len(shares))]
     for r in entry["rows"]:
         reach = r["reach"]
-        out.append(f"| {r['model']} | {r['kind']} | {r['backend'] or '-'} | {_cell(r['alone'])} | "
+        out.append(f"| {r['model']} | {kind_label(r['kind'], r['teacher'], several)} | {r['backend'] or '-'} | "
+                   f"{_cell(r['alone'])} | "
                    + " | ".join(_cell(r[s]) for s in shares)
                    + f" | {reach['threshold']:.3f} | {100 * reach['share']:.1f}% | {_cell(reach)} |")
     return out + ([""] + [f"![{dataset} teacher fallback](cascade_{dataset}.png)"] if plotted else []) + [""]

@@ -1,5 +1,6 @@
 """Does distillation pay? Per dataset and student, its scratch twin against its best distilled variant (`kd` or
-`kd+transfer`, the one with the higher mean validation accuracy, so the choice does not peek at test), the gain
+`kd+transfer`, from each teacher it learned from: the one with the higher mean validation accuracy, so the choice
+does not peek at test), the gain
 in test points, and a verdict against PAYS (+0.5 point). Where it does not pay, the row says why with a number:
 how far the teacher leads the scratch twin (no lead leaves nothing to distil) and how much of that lead the
 distilled student closed."""
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kdsuite.records import Result, StudentRecord
-from kdsuite.report.order import BACKEND_ORDER
+from kdsuite.report.order import BACKEND_ORDER, kind_label
 
 PAYS = 0.005  # a distilled variant must beat its scratch twin by half a point
 DISTILLED = ("kd", "kd+transfer")
@@ -20,29 +21,32 @@ DISTILLED = ("kd", "kd+transfer")
 
 def table(records: list[Result]) -> dict[str, list[dict]]:
     """dataset -> one row per student that has a scratch twin and a distilled variant on the same backend (the
-    backend with the most seeds, TensorFlow first on ties)."""
+    backend with the most seeds, TensorFlow first on ties). A variant is a distilled kind and its teacher, and the
+    teacher's lead is that teacher's."""
     groups: dict[tuple, list[StudentRecord]] = defaultdict(list)
-    teacher: dict[str, list[float]] = defaultdict(list)
+    teacher: dict[tuple, list[float]] = defaultdict(list)
     for r in records:
         if isinstance(r, StudentRecord):
-            groups[(r.dataset, r.model, r.backend, r.kind)].append(r)
+            groups[(r.dataset, r.model, r.backend, r.kind, r.teacher)].append(r)
         elif r.kind == "teacher":
-            teacher[r.dataset].append(r.test["accuracy"])
+            teacher[(r.dataset, r.model)].append(r.test["accuracy"])
     out: dict[str, list[dict]] = defaultdict(list)
     seen = set()
     for dataset, model, backend in sorted({k[:3] for k in groups}, key=lambda k: (
             k[0], k[1], -_seeds(groups, k), BACKEND_ORDER.get(k[2], 9))):
-        distilled = [k for k in DISTILLED if groups.get((dataset, model, backend, k))]
-        scratch = groups.get((dataset, model, backend, "scratch"))
-        if (dataset, model) in seen or not scratch or not distilled:
+        variants = sorted((k[3:] for k in groups if k[:3] == (dataset, model, backend) and k[3] in DISTILLED),
+                          key=lambda v: (v[0], v[1] or ""))
+        scratch = groups.get((dataset, model, backend, "scratch", None))
+        if (dataset, model) in seen or not scratch or not variants:
             continue
         seen.add((dataset, model))
-        best = max(distilled, key=lambda k: np.mean([r.val_accuracy for r in groups[(dataset, model, backend, k)]]))
-        base, kd = _test(scratch), _test(groups[(dataset, model, backend, best)])
-        lead = float(np.mean(teacher[dataset]) - np.mean(base)) if teacher.get(dataset) else None
+        kind, by = max(variants, key=lambda v: np.mean([r.val_accuracy for r in groups[(dataset, model, backend, *v)]]))
+        base, kd = _test(scratch), _test(groups[(dataset, model, backend, kind, by)])
+        lead = float(np.mean(teacher[(dataset, by)]) - np.mean(base)) if teacher.get((dataset, by)) else None
         gain = float(np.mean(kd) - np.mean(base))
         out[dataset].append({
-            "model": model, "backend": backend, "best_distilled": best, "seeds": min(len(base), len(kd)),
+            "model": model, "backend": backend, "best_distilled": kind, "teacher": by,
+            "seeds": min(len(base), len(kd)),
             "scratch": float(np.mean(base)), "scratch_std": float(np.std(base)),
             "distilled": float(np.mean(kd)), "distilled_std": float(np.std(kd)),
             "gain": gain, "pays": gain >= PAYS, "teacher_lead": lead,
@@ -86,7 +90,8 @@ def _test(group: list[StudentRecord]) -> list[float]:
     return [r.test["accuracy"] for r in group]
 
 
-def markdown(rows: list[dict], dataset: str) -> list[str]:
+def markdown(rows: list[dict], dataset: str, several: bool = False) -> list[str]:
+    """The table; `several`: the dataset's students learned from several teachers, so each row names its own."""
     if not rows:
         return []
     out = [f"### Does distillation pay? ({dataset})", "",
@@ -97,7 +102,8 @@ def markdown(rows: list[dict], dataset: str) -> list[str]:
     for r in rows:
         why = "yes" if r["pays"] else _why(r)
         lead = "-" if r["teacher_lead"] is None else f"{100 * r['teacher_lead']:+.2f}"
-        out.append(f"| {r['model']} | {r['best_distilled']} | {100 * r['scratch']:.2f} ± {100 * r['scratch_std']:.2f} "
+        out.append(f"| {r['model']} | {kind_label(r['best_distilled'], r['teacher'], several)} | "
+                   f"{100 * r['scratch']:.2f} ± {100 * r['scratch_std']:.2f} "
                    f"| {100 * r['distilled']:.2f} ± {100 * r['distilled_std']:.2f} | {100 * r['gain']:+.2f} | {lead} "
                    f"| {why} |")
     return out + [""]

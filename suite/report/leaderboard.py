@@ -17,10 +17,10 @@ from kdsuite import store
 from kdsuite.records import CellRecord, ExportRecord, FailedRecord, Record, Result, StudentRecord, read_records, to_json
 from kdsuite.report import calibration, cascade, diagnose, gain, logits
 from kdsuite.report.figures import save_figure
-from kdsuite.report.order import BACKEND_ORDER
+from kdsuite.report.order import BACKEND_ORDER, kind_label, several_teachers
 
 CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_count", "disk_bytes",
-              "accuracy", "accuracy_std", "macro_f1", "macro_f1_std", "pct_of_teacher", "latency_ms_b1",
+              "accuracy", "accuracy_std", "macro_f1", "macro_f1_std", "val_accuracy", "pct_of_teacher", "latency_ms_b1",
               "throughput_b256", "train_samples_per_s", "teacher", "data_fingerprint", "config_hash", "commit")
 
 
@@ -32,15 +32,24 @@ def load_records(folder: Path) -> tuple[list[Record], list[Record]]:
 
 
 def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
-    """One row per (dataset, model, kind, backend): mean and std over seeds, costs, provenance."""
+    """One row per (dataset, model, kind, backend, teacher): mean and std over seeds, costs, provenance. "% of
+    teacher" is against the row's own teacher where it has a row, else (scratch, baselines, a nested student's
+    teacher) against the dataset's teacher where it has exactly one."""
     groups: dict[tuple, list[Result | ExportRecord]] = defaultdict(list)
     for r in records:
-        groups[(r.dataset, r.model, r.kind, r.backend)].append(r)
-    teacher_acc = {k[0]: np.mean([r.test["accuracy"] for r in g]) for k, g in groups.items() if k[2] == "teacher"}
+        groups[(r.dataset, r.model, r.kind, r.backend, r.teacher)].append(r)
+    teacher_acc = {(k[0], k[1]): float(np.mean([r.test["accuracy"] for r in g]))
+                   for k, g in groups.items() if k[2] == "teacher"}
+    per_dataset = defaultdict(list)
+    for (dataset, _), acc in teacher_acc.items():
+        per_dataset[dataset].append(acc)
+    only_teacher = {dataset: accs[0] for dataset, accs in per_dataset.items() if len(accs) == 1}
     rows = []
-    for (dataset, model, kind, backend), group in groups.items():
+    for (dataset, model, kind, backend, teacher), group in groups.items():
         acc = [r.test["accuracy"] for r in group]
         f1 = [r.test["macro_f1"] for r in group if r.test.get("macro_f1") is not None]
+        val = [r.val_accuracy for r in group if isinstance(r, StudentRecord)]
+        ref = teacher_acc.get((dataset, teacher)) or only_teacher.get(dataset)
         first = group[0]
         speed = first.speed or {}  # None: not measured (a baseline); a teacher measures batch-1 latency only
         rows.append({
@@ -49,10 +58,11 @@ def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
             "disk_bytes": first.disk_bytes,
             "accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
             "macro_f1": float(np.mean(f1)) if f1 else None, "macro_f1_std": float(np.std(f1)) if f1 else None,
-            "pct_of_teacher": 100 * float(np.mean(acc)) / teacher_acc[dataset] if dataset in teacher_acc else None,
+            "val_accuracy": float(np.mean(val)) if val else None,
+            "pct_of_teacher": 100 * float(np.mean(acc)) / ref if ref else None,
             "latency_ms_b1": speed.get("latency_ms_b1"), "throughput_b256": speed.get("throughput_b256"),
             "train_samples_per_s": first.train_samples_per_s if isinstance(first, StudentRecord) else None,
-            "teacher": first.teacher, "data_fingerprint": first.data_fingerprint,
+            "teacher": teacher, "data_fingerprint": first.data_fingerprint,
             "config_hash": store.key(config=first.config, recipe=first.data_recipe),
             "commit": ",".join(sorted({str(r.commit) for r in group})),
         })
@@ -60,14 +70,18 @@ def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
 
 
 def primary(rows: list[dict]) -> list[dict]:
-    """Per (dataset, model, kind), the row with the most seeds (TensorFlow first on ties)."""
+    """Per (dataset, model, kind, teacher), the row with the most seeds (TensorFlow first on ties)."""
     best: dict[tuple, dict] = {}
     for r in rows:
-        k = (r["dataset"], r["model"], r["kind"])
+        k = _variant(r)
         if k not in best or (r["seeds"], -BACKEND_ORDER.get(r["backend"], 9)) > \
                 (best[k]["seeds"], -BACKEND_ORDER.get(best[k]["backend"], 9)):
             best[k] = r
-    return [r for r in rows if best[(r["dataset"], r["model"], r["kind"])] is r]
+    return [r for r in rows if best[_variant(r)] is r]
+
+
+def _variant(r: dict) -> tuple:
+    return r["dataset"], r["model"], r["kind"], r["teacher"]
 
 
 def _fmt(v, spec: str = "") -> str:
@@ -92,7 +106,9 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
            "Rows named `(tflite)` / `(tflite-dr)` are each dataset's best TensorFlow run of a student (chosen on "
            "validation) converted to TFLite, float32 / dynamic-range int8 weights, run by the TFLite interpreter.",
            ""]
-    for dataset in sorted({r["dataset"] for r in main}):
+    datasets = sorted({r["dataset"] for r in main})
+    several = {d: several_teachers((r["kind"], r["teacher"]) for r in main if r["dataset"] == d) for d in datasets}
+    for dataset in datasets:
         sub = [r for r in main if r["dataset"] == dataset]
         fp = sorted({r["data_fingerprint"] for r in sub if r["data_fingerprint"]})
         out += [f"## {dataset}", "", f"Data fingerprint: {', '.join(fp)}", "",
@@ -100,15 +116,17 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
                 "rows/s | backend | seeds |", "|" + "---|" * 12]
         for r in sub:
             out.append(
-                f"| {r['model']} | {r['family']} | {r['kind']} | {_fmt(r['param_count'], ',')} | "
+                f"| {r['model']} | {r['family']} | {kind_label(r['kind'], r['teacher'], several[dataset])} | "
+                f"{_fmt(r['param_count'], ',')} | "
                 f"{_fmt(r['disk_bytes'] and round(r['disk_bytes'] / 1024), ',')} | {_acc(r)} | "
                 f"{_acc(r, 'macro_f1')} | {_fmt(r['pct_of_teacher'], '.1f')} | {_fmt(r['latency_ms_b1'], '.2f')} | "
                 f"{_fmt(r['throughput_b256'], ',.0f')} | {r['backend'] or '-'} | {r['seeds']} |")
         out += ["", f"![{dataset}](plot_{dataset}.png)", ""] + (sections or {}).get(dataset, [])
-    datasets = sorted({r["dataset"] for r in main})
     main = [r for r in main if r["backend"] != "tflite"]
     models = sorted({(r["model"], r["kind"]) for r in main}, key=lambda mk: (mk[1] != "teacher", mk))
-    acc = {(r["dataset"], r["model"], r["kind"]): r for r in main}
+    acc = {}  # where a student learned from several teachers, the variant with the best validation accuracy
+    for r in sorted(main, key=lambda r: -1 if r["val_accuracy"] is None else r["val_accuracy"]):
+        acc[(r["dataset"], r["model"], r["kind"])] = r
     out += ["## Overall", "", "| model | kind | " + " | ".join(datasets) + " | mean |",
             "|" + "---|" * (len(datasets) + 3)]
     for model, kind in models:
@@ -119,15 +137,17 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
     multi = [r for r in rows if r["backend"]]
     by_student = defaultdict(list)
     for r in multi:
-        by_student[(r["dataset"], r["model"], r["kind"])].append(r)
+        by_student[_variant(r)].append(r)
     compared = {k: v for k, v in by_student.items() if len({r["backend"] for r in v}) > 1}
     if compared:
         out += ["", "## Backend comparison", "",
                 "| dataset | model | kind | backend | accuracy | train rows/s | inference rows/s (b256) | "
                 "latency ms (b1) |", "|" + "---|" * 8]
-        for (dataset, model, kind), group in sorted(compared.items()):
+        for (dataset, model, kind, teacher), group in sorted(compared.items(),
+                                                             key=lambda kv: (kv[0][:3], kv[0][3] or "")):
+            label = kind_label(kind, teacher, several[dataset])
             for r in sorted(group, key=lambda r: BACKEND_ORDER.get(r["backend"], 9)):
-                out.append(f"| {dataset} | {model} | {kind} | {r['backend']} | {_acc(r)} | "
+                out.append(f"| {dataset} | {model} | {label} | {r['backend']} | {_acc(r)} | "
                            f"{_fmt(r['train_samples_per_s'], ',.0f')} | {_fmt(r['throughput_b256'], ',.0f')} | "
                            f"{_fmt(r['latency_ms_b1'], '.2f')} |")
     if unsupported:
@@ -193,7 +213,8 @@ def _sections(records: list[Result], out_dir: Path) -> tuple[dict[str, list[str]
     sections = {}
     for dataset in sorted({r.dataset for r in records}):
         lost = missing.get(dataset, [])
-        sections[dataset] = gain.markdown(gains.get(dataset, []), dataset) + diagnose.markdown(
+        several = several_teachers((r.kind, r.teacher) for r in records if r.dataset == dataset)
+        sections[dataset] = gain.markdown(gains.get(dataset, []), dataset, several) + diagnose.markdown(
             diagnoses, dataset) + calibration.markdown(
             calibrated.get(dataset, []), dataset, calibration.plot(out_dir, records, dataset)) + cascade.markdown(
             cascades.get(dataset), dataset, cascade.plot(out_dir, records, dataset)) + (

@@ -19,15 +19,16 @@ ORDER_AWARE = ("cnn", "bilstm")  # families that read word order beyond a bag of
 
 
 def candidates(records: list[Result], dataset: str) -> list[dict]:
-    """One entry per (model, kind, backend) of `dataset`'s students: means over seeds and costs."""
+    """One entry per (model, kind, backend, teacher) of `dataset`'s students: means over seeds and costs."""
     groups = defaultdict(list)
     for r in records:
         if isinstance(r, StudentRecord) and r.dataset == dataset and r.status == "ok":
-            groups[(r.model, r.kind, r.backend)].append(r)
+            groups[(r.model, r.kind, r.backend, r.teacher or "")].append(r)
     out = []
-    for (model, kind, backend), group in sorted(groups.items()):
+    for (model, kind, backend, teacher), group in sorted(groups.items()):
         first = group[0]
-        out.append({"model": model, "kind": kind, "backend": backend, "family": first.family, "seeds": len(group),
+        out.append({"model": model, "kind": kind, "backend": backend, "teacher": teacher or None,
+                    "family": first.family, "seeds": len(group),
                     "val_accuracy": float(np.mean([r.val_accuracy for r in group])),
                     "accuracy": float(np.mean([r.test["accuracy"] for r in group])),
                     "param_count": first.param_count, "disk_bytes": first.disk_bytes,
@@ -134,8 +135,8 @@ def recommend(out: str | Path, dataset: str, max_params: int, max_latency_ms: fl
         reason += (f"; sending the least confident {100 * f['share']:.0f}% of rows to {f['teacher']} moves test "
                    f"accuracy {100 * (f['accuracy'] - chosen['accuracy']):+.1f} points")
     return {"dataset": dataset, "out": str(out), "candidates": len(pool),
-            **{k: chosen[k] for k in ("model", "kind", "backend", "family", "seeds", "val_accuracy", "param_count",
-                                      "disk_bytes", "latency_ms_b1", "throughput_b256")},
+            **{k: chosen[k] for k in ("model", "kind", "backend", "teacher", "family", "seeds", "val_accuracy",
+                                      "param_count", "disk_bytes", "latency_ms_b1", "throughput_b256")},
             "run_dir": model_folder(out, min(chosen["records"], key=lambda r: r.seed or 0)),
             "expected_accuracy": f["accuracy"] if f else chosen["accuracy"], "student_accuracy": chosen["accuracy"],
             "fallback": f, "diagnosis": diagnosis.key if diagnosis else None, "why": reason}

@@ -1,0 +1,65 @@
+"""Leaderboard rows from the committed IMDb records (report/leaderboard.py, report/gain.py): one student distilled
+from two teachers keeps two rows, each measured against its own teacher."""
+
+import numpy as np
+import pytest
+
+from kdsuite.records import read_records
+from kdsuite.report import gain, leaderboard
+from kdsuite.report.order import kind_label
+from tests.conftest import REPO
+
+ENSEMBLE = "nbsvm+tfidf-logreg+scratch:fasttext-w:0+scratch:fasttext-w:1+scratch:fasttext-w:2"
+
+
+@pytest.fixture(scope="module")
+def records():
+    """The `imdb` suite's records (NBSVM teacher) and the ensemble-taught rows of `reports/imdb_ensemble`."""
+    nbsvm = [r for r in read_records(REPO / "reports" / "imdb" / "results") if r.status == "ok"]
+    ensemble = [r for r in read_records(REPO / "reports" / "imdb_ensemble" / "results")
+                if r.kind in ("teacher", "kd+transfer")]
+    assert {r.teacher for r in ensemble} == {ENSEMBLE}
+    return nbsvm + ensemble
+
+
+def _teacher_accuracy(records, name):
+    return np.mean([r.test["accuracy"] for r in records if r.kind == "teacher" and r.model == name])
+
+
+def test_two_teachers_rows_stay_apart(records):
+    rows = leaderboard.aggregate(records)
+    kd = {r["teacher"]: r for r in rows if (r["model"], r["kind"]) == ("fasttext-w", "kd+transfer")}
+    assert set(kd) == {"nbsvm", ENSEMBLE} and all(r["seeds"] == 3 for r in kd.values())
+    for name, row in kd.items():
+        mine = [r.test["accuracy"] for r in records if r.kind == "kd+transfer" and r.model == "fasttext-w"
+                and r.teacher == name]
+        assert row["accuracy"] == pytest.approx(np.mean(mine))
+        assert row["pct_of_teacher"] == pytest.approx(100 * np.mean(mine) / _teacher_accuracy(records, name))
+    scratch = next(r for r in rows if (r["model"], r["kind"]) == ("fasttext-w", "scratch"))
+    assert scratch["teacher"] is None and scratch["pct_of_teacher"] is None  # two teachers: none is the dataset's
+    md = leaderboard.markdown(rows, [], {"records": len(records), "suites": [], "commits": []})
+    assert "| fasttext-w | fasttext | kd+transfer ← nbsvm |" in md
+    assert f"| fasttext-w | fasttext | kd+transfer ← {ENSEMBLE} |" in md
+    assert "| fasttext | fasttext | kd+transfer ← nbsvm |" in md
+    # the overall table keeps one row per student and kind: the variant with the best validation accuracy
+    best = max(kd.values(), key=lambda r: r["val_accuracy"])
+    assert f"| fasttext-w | kd+transfer | {100 * best['accuracy']:.2f} ± " in md
+
+
+def test_gain_takes_the_best_variant_and_its_own_teachers_lead(records):
+    row = next(r for r in gain.table(records)["imdb"] if r["model"] == "fasttext-w")
+    val = {(r.kind, r.teacher): [] for r in records if r.model == "fasttext-w" and r.kind in gain.DISTILLED}
+    for r in records:
+        if (r.kind, r.teacher) in val and r.model == "fasttext-w":
+            val[(r.kind, r.teacher)].append(r.val_accuracy)
+    kind, teacher = max(val, key=lambda k: np.mean(val[k]))
+    assert (row["best_distilled"], row["teacher"]) == (kind, teacher)
+    assert row["teacher_lead"] == pytest.approx(_teacher_accuracy(records, teacher) - row["scratch"])
+    assert f"| fasttext-w | {kind} ← {teacher} |" in "\n".join(gain.markdown(gain.table(records)["imdb"], "imdb",
+                                                                            several=True))
+
+
+def test_kind_label_names_run_folder_members_by_folder():
+    spec = "minilm-l6+student:/work/store/models/01268da6+student:/work/store/models/d3790572@0.5,0.3,0.2"
+    assert kind_label("kd", spec, several=True) == "kd ← minilm-l6+student:01268da6+student:d3790572@0.5,0.3,0.2"
+    assert kind_label("kd", spec, several=False) == "kd" and kind_label("scratch", None, several=True) == "scratch"
