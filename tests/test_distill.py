@@ -88,6 +88,7 @@ def test_catalogue_spans_sizes():
     # fastText: 10-dim words plus 4000 bigram buckets (+1: no bigram); its large size is ~1M
     assert count_params("fasttext") == 5000 * 10 + 4001 * 10 + 10 * 6 + 6
     assert 950_000 < count_params("fasttext-l") < 1_050_000
+    assert count_params("fasttext-xw", 50_000) == 50_000 * 2 + 430_001 * 2 + 2 * 6 + 6  # 2 dims, 430K bigrams
     proc = run_cli("list", "students", "--json")
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["mlp"]["params_at_vocab_5000"] == 80102 and rows["bilstm-l"]["family"] == "bilstm"
@@ -95,17 +96,35 @@ def test_catalogue_spans_sizes():
 
 
 def test_hashed_ngrams():
-    """fastText's n-gram ids: (a * 1000003 + b) mod buckets + 1 for two real tokens, chained for a trigram, 0
-    next to padding; exact at the largest table int32 allows."""
-    from kdsuite.students.fasttext import HashedNgrams
+    """fastText's n-gram ids: (sum_k t_k * P_k mod B) mod B + 1 for real tokens, 0 next to padding, exact in int32
+    at the largest vocabulary and a table far wider than 46340; the "chain" hash of saved models unchanged."""
+    from kdsuite.students.fasttext import MAX_VOCAB, PRIMES, HashedNgrams
 
     ids = np.array([[4, 9, 4999, 0, 0], [7, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
-    got = np.asarray(HashedNgrams(4000)(ids))
-    want = [[(4 * 1000003 + 9) % 4000 + 1, (9 * 1000003 + 4999) % 4000 + 1, 0, 0], [0] * 4, [0] * 4]
-    assert got.tolist() == want
-    h = lambda a, b, n: (a * 1000003 + b) % n
-    tri = np.asarray(HashedNgrams(46_000, order=3)(np.array([[29_999, 17, 29_998, 5, 0]], "int32")))
-    assert tri.tolist() == [[h(h(29_999, 17, 46_000), 29_998, 46_000) + 1, h(h(17, 29_998, 46_000), 5, 46_000) + 1, 0]]
+    got = np.asarray(HashedNgrams(4000, scheme="sum")(ids))
+    h = lambda *t, n: sum(x * p % n for x, p in zip(t, PRIMES)) % n + 1
+    assert got.tolist() == [[h(4, 9, n=4000), h(9, 4999, n=4000), 0, 0], [0] * 4, [0] * 4]
+    top, wide = MAX_VOCAB - 1, 900_001
+    tri = np.asarray(HashedNgrams(wide, order=3, scheme="sum")(np.array([[top, 17, top - 1, 5, 0]], "int32")))
+    assert tri.tolist() == [[h(top, 17, top - 1, n=wide), h(17, top - 1, 5, n=wide), 0]] and tri.max() <= wide
+    chain = lambda a, b, n: (a * 1000003 + b) % n
+    old = np.asarray(HashedNgrams(46_000, order=3)(np.array([[29_999, 17, 29_998, 5, 0]], "int32")))
+    assert old.tolist() == [[chain(chain(29_999, 17, 46_000), 29_998, 46_000) + 1,
+                             chain(chain(17, 29_998, 46_000), 5, 46_000) + 1, 0]]
+    assert HashedNgrams.from_config({"buckets": 4000, "order": 2}).scheme == "chain"  # a layer saved before "sum"
+
+
+def test_feature_mean_norms():
+    """fastText's pooling: the sum over real steps of every table divided by their count, or by its square root."""
+    from kdsuite.students.fasttext import FeatureMean
+
+    x = [np.arange(12, dtype="float32").reshape(1, 6, 2), np.ones((1, 3, 2), "float32")]
+    mask = [np.array([[1, 1, 1, 1, 0, 0]], bool), np.array([[1, 1, 1]], bool)]
+    total = x[0][0, :4].sum(0) + 3
+    assert np.allclose(FeatureMean()(x, mask=mask), total / 7)
+    assert np.allclose(FeatureMean("sqrt")(x, mask=mask), total / np.sqrt(7))
+    assert not np.asarray(FeatureMean("sqrt")([x[0]], mask=[np.zeros((1, 6), bool)])).any()
+    assert FeatureMean.from_config({"name": "mean"}).norm == "count"  # a layer saved before `norm`
 
 
 def test_masked_pool_kinds():
