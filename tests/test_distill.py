@@ -253,6 +253,8 @@ def test_distill_errors(toy, tmp_path):
         ("--no-kd", "--temperature", "0"): "--temperature must be > 0",
         ("--teacher-logits", str(logits), "--alpha", "1.5"): "--alpha must be in [0, 1]",
         (): "--teacher NAME, --teacher-logits FILE or --no-kd",
+        ("--teacher", "tfidf-logreg+scratch:mlp", "--seed", "3"): "outside a suite a scratch member names its seed, "
+                                                                  "e.g. scratch:mlp:3",
     }
     for extra, message in cases.items():
         proc = run_cli(*base, *extra)

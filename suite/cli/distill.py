@@ -40,7 +40,7 @@ def add(sub) -> None:
 
 def run(args) -> dict:
     from kdsuite.backend import use_backend
-    from kdsuite.config import Cell, TrainConfig
+    from kdsuite.config import Cell, TrainConfig, scratch_members
     from kdsuite.engine.cell import run as run_cell
     from kdsuite.records import to_json
 
@@ -48,6 +48,10 @@ def run(args) -> dict:
         raise KdsuiteError("say where targets come from: --teacher NAME, --teacher-logits FILE or --no-kd")
     if args.transfer and not args.teacher:
         raise KdsuiteError("--transfer needs --teacher NAME (its checkpoint or logits label the transfer text)")
+    unseeded = [name for name, seed in scratch_members(args.teacher) if seed is None]
+    if unseeded:
+        raise KdsuiteError(f"--teacher {args.teacher!r}: outside a suite a scratch member names its seed, e.g. "
+                           f"scratch:{unseeded[0]}:{args.seed} (its run in --out)")
     kind = "scratch" if args.no_kd else "kd+transfer" if args.transfer else "kd"
     teacher = None if args.no_kd else args.teacher or f"logits:{Path(args.teacher_logits).expanduser().resolve()}"
     train = {name: getattr(args, name) for name in TRAIN_DEFAULTS}
