@@ -28,8 +28,8 @@ def table(records: list[Result]) -> dict[str, list[dict]]:
     for r in records:
         if isinstance(r, StudentRecord):
             groups[(r.dataset, r.model, r.backend, r.kind, r.teacher)].append(r)
-        elif r.kind == "teacher":
-            teacher[(r.dataset, r.model)].append(r.test["accuracy"])
+        elif r.kind == "teacher":  # by its spec: an ensemble's `model` is the spec's file-safe name
+            teacher[(r.dataset, r.teacher)].append(r.test["accuracy"])
     out: dict[str, list[dict]] = defaultdict(list)
     seen = set()
     for dataset, model, backend in sorted({k[:3] for k in groups}, key=lambda k: (

@@ -38,7 +38,8 @@ def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
     groups: dict[tuple, list[Result | ExportRecord]] = defaultdict(list)
     for r in records:
         groups[(r.dataset, r.model, r.kind, r.backend, r.teacher)].append(r)
-    teacher_acc = {(k[0], k[1]): float(np.mean([r.test["accuracy"] for r in g]))
+    # a teacher row is found by its spec (`teacher`; its `model` may be the spec's file-safe name)
+    teacher_acc = {(k[0], k[4]): float(np.mean([r.test["accuracy"] for r in g]))
                    for k, g in groups.items() if k[2] == "teacher"}
     per_dataset = defaultdict(list)
     for (dataset, _), acc in teacher_acc.items():
