@@ -1,9 +1,8 @@
 """Does distillation pay? Per dataset and student, its scratch twin against its best distilled variant (`kd` or
 `kd+transfer`, from each teacher it learned from: the one with the higher mean validation accuracy, so the choice
-does not peek at test), the gain
-in test points, and a verdict against PAYS (+0.5 point). Where it does not pay, the row says why with a number:
-how far the teacher leads the scratch twin (no lead leaves nothing to distil) and how much of that lead the
-distilled student closed."""
+does not peek at test), the gain in test points, and a verdict against PAYS (+0.5 point). Where it does not pay,
+the row says why with a number: how far the teacher leads the scratch twin (no lead leaves nothing to distil) and
+how much of that lead the distilled student closed."""
 
 from __future__ import annotations
 
@@ -40,7 +39,8 @@ def table(records: list[Result]) -> dict[str, list[dict]]:
         if (dataset, model) in seen or not scratch or not variants:
             continue
         seen.add((dataset, model))
-        kind, by = max(variants, key=lambda v: np.mean([r.val_accuracy for r in groups[(dataset, model, backend, *v)]]))
+        kind, by = max(variants, key=lambda v: np.mean([r.val_accuracy
+                                                        for r in groups[(dataset, model, backend, *v)]]))
         base, kd = _test(scratch), _test(groups[(dataset, model, backend, kind, by)])
         lead = float(np.mean(teacher[(dataset, by)]) - np.mean(base)) if teacher.get((dataset, by)) else None
         gain = float(np.mean(kd) - np.mean(base))
