@@ -145,32 +145,36 @@ def write_then_maybe_die(path, logits):
         os.kill(os.getpid(), signal.SIGKILL)
 
 runs._write_chunk = write_then_maybe_die
-runs.run_teacher(sys.argv[1], epochs=1, max_length=16, batch_size=16, max_train=32, unlabelled_rows=150, verbose=0)
+runs.run_teacher(sys.argv[1], epochs=1, max_length=16, batch_size=16, max_train=32, unlabelled_rows=150,
+                 ship_dir=sys.argv[2], verbose=0)
 """
 
 
 @pytest.mark.slow
 def test_export_killed_mid_split_resumes_from_its_chunks(tmp_path, monkeypatch):
-    """kill -9 during the unlabelled split's export: nothing is cached, and the rerun neither refits nor redoes
-    the finished chunks."""
+    """kill -9 during the unlabelled split's export: nothing is cached or shipped, and the rerun neither refits
+    nor redoes the finished chunks."""
     from kdsuite.teachers import runs
 
     monkeypatch.setenv("KDSUITE_CACHE", str(tmp_path / "cache"))
     toy = write_toy(tmp_path / "toy", rows=240)
     pd.DataFrame({"text": [f"w{i} river w{i + 1}" for i in range(200)], "label": -1}).to_csv(toy / "unsup.csv",
                                                                                              index=False)
-    killed = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(toy)], cwd=REPO, capture_output=True,
-                            text=True, timeout=600, env=os.environ.copy())
+    ship = tmp_path / "ship"
+    killed = subprocess.run([sys.executable, "-c", EXPORT_SCRIPT, str(toy), str(ship)], cwd=REPO,
+                            capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert not list((tmp_path / "cache" / "logits").rglob("meta.json"))
+    assert not ship.exists() or not [p for p in ship.iterdir() if not p.name.startswith(".")]
     chunks = sorted(p.name for p in (tmp_path / "cache" / "teachers").rglob("export/*.npy"))
     assert {"unsup-0-64.npy", "unsup-64-128.npy"} <= set(chunks) and "unsup-128-150.npy" not in chunks
     state = json.loads(next((tmp_path / "cache" / "teachers").rglob("state.json")).read_text())
 
     monkeypatch.setattr(runs, "EXPORT_CHUNK", 64)
     meta = runs.run_teacher(str(toy), epochs=1, max_length=16, batch_size=16, max_train=32, unlabelled_rows=150,
-                            verbose=0)
+                            ship_dir=ship, verbose=0)
     assert meta["fit"] == state and meta["rows"] == {"train": 240, "validation": 60, "test": 60, "unsup": 150}
+    assert json.loads((ship / "toy__minilm-l6.json").read_text())["rows"] == meta["rows"]
     assert meta["logit_chunks"] == {"rows": 64, "reused": len(chunks), "computed": 1}
     from kdsuite.data.datasets import load_dataset
     from kdsuite.teachers.runs import finetuned_teacher
