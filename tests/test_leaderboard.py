@@ -73,3 +73,26 @@ def test_an_ensemble_teacher_row_is_found_by_its_spec():
     assert row["teacher_lead"] == pytest.approx(teacher.test["accuracy"] - row["scratch"])
     kd = next(r for r in leaderboard.aggregate(records) if r["kind"] == "kd+transfer")
     assert kd["pct_of_teacher"] == pytest.approx(100 * kd["accuracy"] / teacher.test["accuracy"])
+
+
+def test_a_teacher_of_scratch_members_counts_their_parameters(records):
+    """The teacher cell reads its scratch members from run folders (no size there): the report adds their records'
+    parameters, names the members it cannot find, and reads the logits under the resolved spec."""
+    from kdsuite.report import members
+
+    teacher = next(r for r in records if r.kind == "teacher" and r.teacher == ENSEMBLE)
+    scratch = sorted((r for r in records if (r.model, r.kind) == ("fasttext-w", "scratch")), key=lambda r: r.seed)
+    assert len(scratch) == 3 and teacher.param_count == 855_640 + 763_077  # nbsvm + tfidf-logreg, members unknown
+    sized = next(r for r in members.sized(records) if r.kind == "teacher" and r.teacher == ENSEMBLE)
+    assert sized.param_count == teacher.param_count + sum(r.param_count for r in scratch)
+    row = next(r for r in leaderboard.aggregate(members.sized(records)) if r["kind"] == "teacher"
+               and r["teacher"] == ENSEMBLE)
+    assert row["param_count"] == sized.param_count
+    short = next(r for r in members.sized([r for r in records if r is not scratch[1]]) if r.kind == "teacher"
+                 and r.teacher == ENSEMBLE)
+    assert short.param_count == teacher.param_count + 2 * scratch[0].param_count
+    assert short.param_count_note.endswith("(not in this store: scratch:fasttext-w:1)")
+    spec = members.logits_spec(teacher)
+    assert spec.startswith("nbsvm+tfidf-logreg+student:") and spec.count("+student:") == 3
+    nbsvm = next(r for r in records if r.kind == "teacher" and r.teacher == "nbsvm")
+    assert members.sized([nbsvm]) == [nbsvm] and members.logits_spec(nbsvm) == "nbsvm"

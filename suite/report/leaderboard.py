@@ -15,7 +15,7 @@ import numpy as np
 
 from kdsuite import store
 from kdsuite.records import CellRecord, ExportRecord, FailedRecord, Record, Result, StudentRecord, read_records, to_json
-from kdsuite.report import calibration, cascade, diagnose, gain, logits
+from kdsuite.report import calibration, cascade, diagnose, gain, logits, members
 from kdsuite.report.figures import save_figure
 from kdsuite.report.order import BACKEND_ORDER, kind_label, several_teachers
 
@@ -229,6 +229,7 @@ def write_report(results_dir: Path, out_dir: Path) -> dict:
     """Regenerate every report file in `out_dir` from the records in `results_dir`, the TFLite exports beside it
     (`exports/`, from suite/export.py), the kept logits (`logits/`) and diagnoses (`diagnostics/`)."""
     records, failed = load_records(results_dir)
+    records = members.sized(records)
     exported, unsupported = load_records(Path(results_dir).parent / "exports")
     out_dir = Path(out_dir)
     sections, extras = _sections(records, out_dir)

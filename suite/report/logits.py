@@ -16,6 +16,7 @@ import numpy as np
 from kdsuite.config import Cell
 from kdsuite.errors import KdsuiteError
 from kdsuite.records import Record, StudentRecord, TeacherRecord
+from kdsuite.report.members import logits_spec
 from kdsuite.teachers.logit_store import read_logits, write_npz
 
 SPLITS = ("validation", "test")
@@ -37,7 +38,7 @@ def read(out: str | Path, key: str) -> dict[str, np.ndarray] | None:
 def _source(record: Record, out: Path, ds) -> dict[str, np.ndarray]:
     """The full-precision logits of `record`'s cell for every split of `ds`."""
     if isinstance(record, TeacherRecord):
-        return read_logits(record.model, ds)
+        return read_logits(logits_spec(record), ds)
     for folder in (Path(record.run_dir), out / "models" / record.cell_key):
         if (folder / "logits.npz").is_file():
             with np.load(folder / "logits.npz") as f:

@@ -1,0 +1,46 @@
+"""Teachers whose ensemble members include the store's own scratch cells (`scratch:NAME:SEED`): the teacher cell
+reads those members from run folders, which carry no size, so its record counts them as 0 parameters and its
+logits sit in the ensemble cache under the run folders' names. Here, on the report side, the size is completed
+from the members' own records and the logits are found by the resolved spec the record keeps."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from kdsuite.config import scratch_members
+from kdsuite.records import Record, StudentRecord, TeacherRecord
+
+
+def _scratch_cells(records: list[Record]) -> dict[tuple, StudentRecord]:
+    return {(r.dataset, r.model, r.seed, _data(r)): r for r in records
+            if isinstance(r, StudentRecord) and r.kind == "scratch" and r.backend == "tensorflow"}
+
+
+def _data(r: Record) -> str:
+    return repr(sorted(((r.cell or {}).get("data") or {}).items()))
+
+
+def sized(records: list[Record]) -> list[Record]:
+    """`records` with each such teacher's `param_count` plus its scratch members' (from their records in the same
+    store, on the same data); a teacher whose member record is absent keeps its count and says which are missing."""
+    cells = _scratch_cells(records)
+    out = []
+    for r in records:
+        members = scratch_members(r.model) if isinstance(r, TeacherRecord) else []
+        if not members:
+            out.append(r)
+            continue
+        found = [cells.get((r.dataset, name, seed, _data(r))) for name, seed in members]
+        absent = [f"scratch:{name}:{seed}" for (name, seed), f in zip(members, found) if f is None]
+        note = "sum of the members' parameters" + (f" (not in this store: {', '.join(absent)})" if absent else "")
+        out.append(dataclasses.replace(r, param_count=(r.param_count or 0) + sum(f.param_count or 0 for f in found if f),
+                                       param_count_note=note))
+    return out
+
+
+def logits_spec(record: TeacherRecord) -> str:
+    """The teacher spec whose stored logits are `record`'s: with scratch members, the resolved spec (members named
+    by their run folders) the teacher cell combined."""
+    if scratch_members(record.model):
+        return ((record.config or {}).get("teacher") or {}).get("teacher") or record.model
+    return record.model
