@@ -12,7 +12,8 @@ once; how many were dropped is recorded. The set's texts are a `TextColumn`: fil
 per row), so the student fit streams them; augmented texts are generated in memory.
 
 Augmented texts are regenerated deterministically from the seed; their teacher logits are computed once from
-the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits).
+the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits); an ensemble's
+student members' logits are cached the same way, by model file.
 """
 
 from __future__ import annotations
@@ -154,9 +155,24 @@ def _ensemble_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
     logps = []
     for m in members:
         model = ensemble.student_labeller(m, ds.label_names)
-        logits = model.predict(model.encode(texts)) if model else augmented_logits(ds, m.spec, spec, seed, texts)
+        logits = _student_logits(ds, m.path, model, texts) if model else augmented_logits(ds, m.spec, spec, seed,
+                                                                                           texts)
         logps.append({"rows": ensemble.log_softmax(logits)})
     return ensemble.combine(logps, [weights[m.spec] for m in members], ["rows"])["rows"]
+
+
+def _student_logits(ds: TextDataset, run_dir: Path, model, texts: np.ndarray) -> np.ndarray:
+    """A student member's logits for `texts`, cached by its model file and the texts: every kd+transfer cell of
+    a grid whose teacher has that member reads them once labelled."""
+    model_hash = hashlib.sha256((Path(run_dir) / "student_text.keras").read_bytes()).hexdigest()[:16]
+    path = store.cache_root() / "transfer" / "students" / f"{ds.name}-{model_hash}-{store.text_hash(texts)}.npz"
+
+    def compute(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, logits=model.predict(model.encode(texts)))
+
+    with np.load(store.cached(path, compute)) as f:
+        return f["logits"]
 
 
 def label_texts(ds: TextDataset, teacher: str, texts: np.ndarray) -> np.ndarray:

@@ -268,11 +268,12 @@ def test_bad_ensembles_and_oof_values_fail_in_one_line(emotion, data_dir, tmp_pa
 
 @pytest.mark.slow
 def test_ensemble_with_a_student_labels_transfer_text_member_by_member(emotion, data_dir, tmp_path, monkeypatch):
-    """A student run folder labels new text with its raw-text model; a teacher member's logits for augmented text
-    are cached per member, so the ensemble labels them again without that member's fitted model."""
+    """A student run folder labels new text with its raw-text model; every member's logits for augmented text are
+    cached per member (a student's by its model file), so the ensemble labels the same texts again without
+    running any member, and new texts afresh."""
     import kdsuite
     from kdsuite.data.augment import augment
-    from kdsuite.teachers import transfer
+    from kdsuite.teachers import ensemble, transfer
     from kdsuite.teachers.runs import run_teacher
     from tests.conftest import cli_json
 
@@ -286,4 +287,10 @@ def test_ensemble_with_a_student_labels_transfer_text_member_by_member(emotion, 
     nbsvm = _log_softmax(transfer.label_texts(emotion, "nbsvm", texts))
     np.testing.assert_allclose(got, 0.25 * nbsvm + 0.75 * np.log(student), atol=1e-4)
     monkeypatch.setattr(transfer, "finetuned_teacher", lambda *a: pytest.fail("a member's model ran again"))
+    monkeypatch.setattr(ensemble.StudentMember, "predict", lambda *a: pytest.fail("the student member ran again"))
     np.testing.assert_allclose(transfer.augmented_logits(emotion, spec, "tang:1", 0, texts), got, atol=1e-6)
+    monkeypatch.undo()
+    monkeypatch.setattr(ensemble.StudentMember, "predict", lambda *a: pytest.fail("the student member ran again"))
+    other = augment(emotion.splits["train"].texts[:40], "tang", copies=1, seed=1)  # new texts: labelled afresh
+    with pytest.raises(pytest.fail.Exception, match="the student member ran again"):
+        transfer.augmented_logits(emotion, spec, "tang:1", 1, other)
