@@ -154,20 +154,24 @@ def _ensemble_logits(ds: TextDataset, teacher: str, spec: str, seed: int, texts:
     members, _ = ensemble.parse(teacher)
     logps = []
     for m in members:
-        model = ensemble.student_labeller(m, ds.label_names)
-        logits = _student_logits(ds, m.path, model, texts) if model else augmented_logits(ds, m.spec, spec, seed,
-                                                                                           texts)
+        if m.kind == "student":
+            logits = _student_logits(ds, m, texts)
+        else:
+            ensemble.student_labeller(m, ds.label_names)  # refuses a logits file: it cannot label new text
+            logits = augmented_logits(ds, m.spec, spec, seed, texts)
         logps.append({"rows": ensemble.log_softmax(logits)})
     return ensemble.combine(logps, [weights[m.spec] for m in members], ["rows"])["rows"]
 
 
-def _student_logits(ds: TextDataset, run_dir: Path, model, texts: np.ndarray) -> np.ndarray:
+def _student_logits(ds: TextDataset, member: ensemble.Member, texts: np.ndarray) -> np.ndarray:
     """A student member's logits for `texts`, cached by its model file and the texts: every kd+transfer cell of
-    a grid whose teacher has that member reads them once labelled."""
-    model_hash = hashlib.sha256((Path(run_dir) / "student_text.keras").read_bytes()).hexdigest()[:16]
+    a grid whose teacher has that member reads them once labelled (the model is loaded only to label)."""
+    model_file = Path(member.path) / "student_text.keras"
+    model_hash = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16] if model_file.is_file() else "none"
     path = store.cache_root() / "transfer" / "students" / f"{ds.name}-{model_hash}-{store.text_hash(texts)}.npz"
 
     def compute(tmp: Path) -> None:
+        model = ensemble.student_labeller(member, ds.label_names)
         with open(tmp, "wb") as f:
             np.savez(f, logits=model.predict(model.encode(texts)))
 
