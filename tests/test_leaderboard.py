@@ -96,3 +96,20 @@ def test_a_teacher_of_scratch_members_counts_their_parameters(records):
     assert spec.startswith("nbsvm+tfidf-logreg+student:") and spec.count("+student:") == 3
     nbsvm = next(r for r in records if r.kind == "teacher" and r.teacher == "nbsvm")
     assert members.sized([nbsvm]) == [nbsvm] and members.logits_spec(nbsvm) == "nbsvm"
+
+
+def test_tuned_rows_carry_the_trial_that_won_on_validation():
+    """`reports/imdb_tuned`: each twin's three seeds run with the options of its best trial by validation accuracy,
+    and both twins had the same number of trials."""
+    store = REPO / "reports" / "imdb_tuned"
+    trials, rows = read_records(store / "trials"), read_records(store / "results")
+    options = ("learning_rate", "patience", "loss", "temperature", "alpha")
+    by_kind = {k: [t for t in trials if t.kind == k] for k in ("scratch", "kd+transfer")}
+    assert [len(v) for v in by_kind.values()] == [4, 4]
+    for kind, tried in by_kind.items():
+        best = max(tried, key=lambda t: t.val_accuracy)
+        mine = [r for r in rows if r.kind == kind and r.model == "fasttext-xw"]
+        assert sorted(r.seed for r in mine) == [0, 1, 2]
+        assert all({o: r.config[o] for o in options} == {o: best.config[o] for o in options} for r in mine)
+    [row] = gain.table(rows)["imdb"]
+    assert row["best_distilled"] == "kd+transfer" and row["gain"] >= 0.005
