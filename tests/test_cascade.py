@@ -16,6 +16,8 @@ from kdsuite.report.recommend import recommend
 from kdsuite.teachers.logit_store import COMMITTED, read_npz
 from tests.conftest import REPO
 
+FIXTURE = REPO / "tests" / "fixtures" / "emotion_minilm" / "results"
+
 
 @pytest.fixture(scope="module")
 def emotion(data_dir):
@@ -74,19 +76,20 @@ class _record_stub:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, emotion):
-    """A store of the committed Emotion teacher record and one committed student record whose run folder holds
-    the NBSVM logits (real logits for every split) in place of the student's own."""
+    """A store of a MiniLM-L6 Emotion teacher record and one student record, both from the `cpu` grid's earlier
+    committed run (`tests/fixtures/emotion_minilm`), the student's run folder holding the NBSVM logits (real logits
+    for every split) in place of its own."""
     out = tmp_path_factory.mktemp("store")
     (out / "results").mkdir()
-    records = [r for r in read_records(REPO / "reports" / "results") if r.dataset == "emotion"]
+    records = read_records(FIXTURE)
     teacher = next(r for r in records if r.kind == "teacher" and r.model == "minilm-l6")
     student = next(r for r in records if r.kind == "kd" and r.model == "mlp" and r.seed == 0
                    and r.backend == "tensorflow")
     run_dir = out / "models" / student.cell_key
     run_dir.mkdir(parents=True)
     np.savez(run_dir / "logits.npz", **read_npz(COMMITTED / "emotion__nbsvm.npz"))
-    shutil.copy(REPO / "reports" / "results" / f"{teacher.cell_key}.json", out / "results")
-    moved = json.loads((REPO / "reports" / "results" / f"{student.cell_key}.json").read_text())
+    shutil.copy(FIXTURE / f"{teacher.cell_key}.json", out / "results")
+    moved = json.loads((FIXTURE / f"{student.cell_key}.json").read_text())
     moved["run_dir"] = str(run_dir)  # the record's own run folder may exist on the machine that ran it
     (out / "results" / f"{student.cell_key}.json").write_text(json.dumps(moved))
     return out, teacher, student
