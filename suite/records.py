@@ -118,6 +118,7 @@ class StudentRecord(Result):
     transfer_duplicates: int | None = None  # transfer texts met a second time, dropped
     empty_rows: dict | None = None  # rows per split whose ids are all padding
     calibration: dict | None = None  # test ECE before / after temperature scaling fitted on validation
+    teacher_logits: str | None = None  # content hash of the teacher logits it learned from (logit_store.array_hash)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -193,6 +193,9 @@ def test_saved_student_reloads_with_identical_predictions(toy):
     ids = tokenize(ds, 60, 12).ids["test"]
     pred = model.predict(ids, verbose=0).argmax(-1)
     assert (pred == ds.splits["test"].labels).mean() == pytest.approx(r["test"]["accuracy"])
+    from kdsuite.teachers.logit_store import array_hash, load_logits_file
+
+    assert r["teacher_logits"] == array_hash(load_logits_file(toy[1], ds))  # the teacher run it learned from
     vocab = (Path(r["run_dir"]) / "vocabulary.txt").read_text().split("\n")
     assert vocab[:2] == ["", "[UNK]"] and "apple" in vocab
 
@@ -224,6 +227,7 @@ def test_scratch_student_and_rerun_is_skipped(toy):
             "--seq-len", "12", "--out", str(out))
     first = cli_json(*args)
     assert first["kind"] == "scratch" and first["teacher"] is None and first["epochs_run"] == 3
+    assert first["teacher_logits"] is None
     record = out / "results" / f"{first['cell_key']}.json"
     mtime = record.stat().st_mtime
     assert cli_json(*args) == first and record.stat().st_mtime == mtime

@@ -71,8 +71,15 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
     teacher = _teacher_logits(cell, ds, out) if cell.kind != "scratch" else None
     hparams = {"model": cell.model, "kind": cell.kind, "teacher": cell.teacher or ""}
     seq_len = cell.option("seq_len") or default_length(ds.name)
-    return train_student(ds, cell.model, cfg, seq_len, cell.seed, teacher, out / "models" / key, hparams,
-                         verbose=verbose, transfer=transfer)
+    fields = train_student(ds, cell.model, cfg, seq_len, cell.seed, teacher, out / "models" / key, hparams,
+                           verbose=verbose, transfer=transfer)
+    if teacher is None:
+        return fields
+    # which run of a teacher name the cell learned from (the name resolves to the newest stored run)
+    from kdsuite.teachers.logit_store import array_hash
+
+    seen = teacher | ({"transfer": transfer.logits} if transfer is not None else {})
+    return fields | {"teacher_logits": array_hash(seen)}
 
 
 def _teacher(cell: Cell, ds: TextDataset, out: Path, data_dir: str | None) -> dict:
