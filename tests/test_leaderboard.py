@@ -113,3 +113,19 @@ def test_tuned_rows_carry_the_trial_that_won_on_validation():
         assert all({o: r.config[o] for o in options} == {o: best.config[o] for o in options} for r in mine)
     [row] = gain.table(rows)["imdb"]
     assert row["best_distilled"] == "kd+transfer" and row["gain"] >= 0.005
+
+
+def test_seeds_that_learned_from_different_teacher_runs_are_flagged(records):
+    """A teacher name resolves to its newest stored run: a row whose seeds saw different logits says so."""
+    from dataclasses import replace
+
+    kd = [r for r in records if (r.model, r.kind, r.teacher) == ("fasttext-w", "kd+transfer", "nbsvm")]
+    same = [replace(r, teacher_logits="a" * 16) for r in kd]
+    rows = leaderboard.aggregate(same)
+    assert rows[0]["teacher_runs"] == ["a" * 16]
+    assert "different runs of their teacher" not in leaderboard.markdown(rows, [], {"records": 3, "suites": [],
+                                                                                    "commits": []})
+    rows = leaderboard.aggregate(same[:2] + [replace(kd[2], teacher_logits="b" * 16)])
+    md = leaderboard.markdown(rows, [], {"records": 3, "suites": [], "commits": []})
+    runs = f"2 sets of teacher logits ({'a' * 16}, {'b' * 16})"
+    assert f"- imdb fasttext-w kd+transfer tensorflow ← nbsvm: {runs}" in md

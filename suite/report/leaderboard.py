@@ -66,6 +66,7 @@ def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
             "teacher": teacher, "data_fingerprint": first.data_fingerprint,
             "config_hash": store.key(config=first.config, recipe=first.data_recipe),
             "commit": ",".join(sorted({str(r.commit) for r in group})),
+            "teacher_runs": sorted({r.teacher_logits for r in group if getattr(r, "teacher_logits", None)}),
         })
     return sorted(rows, key=lambda r: (r["dataset"], -r["accuracy"], BACKEND_ORDER.get(r["backend"], 9)))
 
@@ -151,6 +152,11 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
                 out.append(f"| {dataset} | {model} | {label} | {r['backend']} | {_acc(r)} | "
                            f"{_fmt(r['train_samples_per_s'], ',.0f')} | {_fmt(r['throughput_b256'], ',.0f')} | "
                            f"{_fmt(r['latency_ms_b1'], '.2f')} |")
+    mixed = [r for r in rows if len(r["teacher_runs"]) > 1]
+    if mixed:  # a teacher name resolves to its newest stored run: refitting it between seeds splits a row
+        out += ["", "## Rows whose seeds learned from different runs of their teacher", ""] + [
+            f"- {r['dataset']} {r['model']} {r['kind']} {r['backend'] or '-'} ← {r['teacher']}: "
+            f"{len(r['teacher_runs'])} sets of teacher logits ({', '.join(r['teacher_runs'])})" for r in mixed]
     if unsupported:
         out += ["", "## Not exported", ""] + [f"- {u.dataset} {u.model}: {u.error}" for u in unsupported]
     if failed:
