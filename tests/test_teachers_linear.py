@@ -296,26 +296,27 @@ def test_ensemble_with_a_student_labels_transfer_text_member_by_member(emotion, 
         transfer.augmented_logits(emotion, spec, "tang:1", 1, other)
 
 
-def test_committed_amazon_full_teacher_is_its_members_recombined(data_dir):
-    """`reports/amazon_full`: the committed ensemble row is MiniLM-L6 fine-tuned on every training row (its shipped
-    logits) + the committed NBSVM and TF-IDF, recombined with the recorded weights; its test accuracy follows."""
+@pytest.mark.parametrize("folder, dataset", [("amazon_full", "amazon_polarity"), ("imdb_minilm", "imdb")])
+def test_committed_report_teacher_is_its_members_recombined(data_dir, folder, dataset):
+    """`reports/amazon_full`, `reports/imdb_minilm`: the committed ensemble row is MiniLM-L6 fine-tuned on every
+    training row (its logits shipped in the folder) + the committed NBSVM and TF-IDF, recombined with the recorded
+    weights; its test accuracy follows, and it beats each member."""
     from kdsuite.data.datasets import load_dataset
     from kdsuite.records import read_records
     from kdsuite.teachers.logit_store import COMMITTED, load_logits_file
     from tests.conftest import REPO
 
-    folder = REPO / "reports" / "amazon_full"
-    minilm = folder / "amazon_polarity__minilm-l6.npz"
-    spec = f"logits:reports/amazon_full/{minilm.name}+nbsvm+tfidf-logreg"
-    shipped = json.loads(next(folder.glob("amazon_polarity__logits_*.json")).read_text())
+    minilm = REPO / "reports" / folder / f"{dataset}__minilm-l6.npz"
+    spec = f"logits:reports/{folder}/{minilm.name}+nbsvm+tfidf-logreg"
+    shipped = json.loads(next(minilm.parent.glob(f"{dataset}__logits_*.json")).read_text())
     weights = shipped["fit"]["weights"]
     assert shipped["config"]["teacher"]["teacher"] == spec and sum(weights.values()) == pytest.approx(1)
     assert json.loads(minilm.with_suffix(".json").read_text())["config"]["train"] == {}  # every training row
-    ds = load_dataset("amazon_polarity", data_dir)
-    files = {f"logits:reports/amazon_full/{minilm.name}": minilm, "nbsvm": COMMITTED / "amazon_polarity__nbsvm.npz",
-             "tfidf-logreg": COMMITTED / "amazon_polarity__tfidf-logreg.npz"}
+    ds = load_dataset(dataset, data_dir)
+    files = {f"logits:reports/{folder}/{minilm.name}": minilm, "nbsvm": COMMITTED / f"{dataset}__nbsvm.npz",
+             "tfidf-logreg": COMMITTED / f"{dataset}__tfidf-logreg.npz"}
     test = sum(w * _log_softmax(load_logits_file(files[m], ds)["test"]) for m, w in weights.items())
     accuracy = (test.argmax(1) == ds.splits["test"].labels).mean()
-    row = next(r for r in read_records(folder / "results") if r.kind == "teacher")
+    row = next(r for r in read_records(minilm.parent / "results") if r.kind == "teacher")
     assert row.teacher == spec and accuracy == pytest.approx(row.test["accuracy"], abs=5e-4)
-    assert accuracy > max(m["test_accuracy"] for m in shipped["fit"]["members"])  # the ensemble beats each member
+    assert accuracy > max(m["test_accuracy"] for m in shipped["fit"]["members"])
