@@ -320,3 +320,26 @@ def test_committed_report_teacher_is_its_members_recombined(data_dir, folder, da
     row = next(r for r in read_records(minilm.parent / "results") if r.kind == "teacher")
     assert row.teacher == spec and accuracy == pytest.approx(row.test["accuracy"], abs=5e-4)
     assert accuracy > max(m["test_accuracy"] for m in shipped["fit"]["members"])
+
+
+def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_dir):
+    """`reports/amazon_tang`: its teacher is a MiniLM-L6 run whose logits are shipped in the folder, with the
+    transfer set's logits as its kd+transfer cells saw them (the unused rows' and the `tang:6` copies'); every
+    distilled record's teacher hash is that of those files, and the teacher row's accuracy is theirs."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.records import read_records
+    from kdsuite.teachers.logit_store import array_hash, load_logits_file, read_npz
+    from tests.conftest import REPO
+
+    folder = REPO / "reports" / "amazon_tang"
+    ds = load_dataset("amazon_polarity", data_dir, max_train=6000)
+    teacher = load_logits_file(folder / "amazon_polarity__minilm-l6.npz", ds)
+    transfer = read_npz(folder / "amazon_polarity__minilm-l6__unused+tang6-s0.npz")["logits"]
+    assert len(transfer) > len(ds.full_train) - len(ds.train_index)  # the unused rows and the augmented copies
+    records = read_records(folder / "results")
+    kd = [r for r in records if r.kind == "kd+transfer"]
+    assert len(kd) == 3 and {r.teacher_logits for r in kd} == {
+        array_hash(teacher | {"train": teacher["train"][ds.train_index], "transfer": transfer})}
+    row = next(r for r in records if r.kind == "teacher")
+    accuracy = (teacher["test"].argmax(1) == ds.splits["test"].labels).mean()
+    assert accuracy == pytest.approx(row.test["accuracy"], abs=1e-6)
