@@ -119,6 +119,7 @@ class StudentRecord(Result):
     empty_rows: dict | None = None  # rows per split whose ids are all padding
     calibration: dict | None = None  # test ECE before / after temperature scaling fitted on validation
     teacher_logits: str | None = None  # content hash of the teacher logits it learned from (logit_store.array_hash)
+    teacher_run: str | None = None  # content hash of the teacher's own logits (transfer rows left out): which run
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -195,7 +195,7 @@ def test_saved_student_reloads_with_identical_predictions(toy):
     assert (pred == ds.splits["test"].labels).mean() == pytest.approx(r["test"]["accuracy"])
     from kdsuite.teachers.logit_store import array_hash, load_logits_file
 
-    assert r["teacher_logits"] == array_hash(load_logits_file(toy[1], ds))  # the teacher run it learned from
+    assert r["teacher_logits"] == r["teacher_run"] == array_hash(load_logits_file(toy[1], ds))  # its teacher run
     vocab = (Path(r["run_dir"]) / "vocabulary.txt").read_text().split("\n")
     assert vocab[:2] == ["", "[UNK]"] and "apple" in vocab
 

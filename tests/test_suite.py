@@ -270,6 +270,44 @@ def test_a_suite_distils_from_its_teacher_plus_its_own_scratch_cells(grid):
 
 
 @pytest.mark.slow
+def test_records_are_not_reused_once_their_teacher_changed(grid, tmp_path, monkeypatch):
+    """A teacher's name resolves to its newest stored run, which is not in the key. After the teacher is fitted
+    again (here with out-of-fold training logits), rerunning the suite recomputes its row and its distilled cell
+    and keeps the scratch cell."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import array_hash
+    from kdsuite.teachers.runs import load_teacher_logits, run_teacher
+
+    root, _ = grid
+    toy = root / "toy"
+    monkeypatch.setenv("KDSUITE_CACHE", str(tmp_path / "cache"))  # a teacher of its own, here and in the runs
+    run_teacher(str(toy), "tfidf-logreg", verbose=0)
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg"\nstudents = ["mlp-s"]\n'
+                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
+    out = tmp_path / "out"
+
+    def run_suite():
+        proc = run_cli("run", str(suite), "--out", str(out), env={"KDSUITE_CACHE": str(tmp_path / "cache")})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        records = {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
+        return proc.stderr, records
+
+    _, first = run_suite()
+    ds = load_dataset(str(toy))
+    now = lambda: array_hash(load_teacher_logits("tfidf-logreg", ds))  # noqa: E731
+    assert first["kd"]["teacher_run"] == first["kd"]["teacher_logits"] == now()
+    log, again = run_suite()
+    assert again == first and log.count("done earlier") == 3
+    run_teacher(str(toy), "tfidf-logreg", oof=2, verbose=0)
+    log, changed = run_suite()
+    assert log.count("its stored record came from another run of the teacher") == 2, log[-3000:]
+    assert changed["scratch"] == first["scratch"] and changed["kd"]["cell_key"] == first["kd"]["cell_key"]
+    assert changed["kd"]["teacher_run"] == now() != first["kd"]["teacher_run"]
+    assert changed["teacher"]["logits"] != first["teacher"]["logits"]
+
+
+@pytest.mark.slow
 def test_sweep_over_fractions(grid, tmp_path):
     root, _ = grid
     folder = root / "toy"

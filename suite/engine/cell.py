@@ -8,6 +8,7 @@ producers' fields are checked against the record type here) and written atomical
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,11 @@ from kdsuite.config import Cell, rewrite_members, scratch_members
 from kdsuite.data.datasets import TextDataset, default_length, load_cell_data
 from kdsuite.engine.keys import cell_key
 from kdsuite.errors import KdsuiteError
-from kdsuite.records import Result, StudentRecord, read_records, result_path, result_type, stored, write_record
+from kdsuite.records import (Result, StudentRecord, TeacherRecord, read_records, result_path, result_type, stored,
+                             write_record)
+
+
+STALE = "its stored record came from another run of the teacher"
 
 
 def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "", verbose: int = 2) -> Result:
@@ -28,8 +33,11 @@ def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "
     ds = load_cell_data(cell, data_dir)
     key, code = cell_key(cell, ds.fingerprint)
     done = stored(out, key)
-    if done is not None:
+    if done is not None and still_current(done, cell, out, ds=ds):
         return done
+    if done is not None:
+        print(f"kdsuite: {cell.label}: {STALE}; computing it again", file=sys.stderr)
+        shutil.rmtree(out / "models" / key, ignore_errors=True)  # one run's curves in its TensorBoard folder
     t0 = time.perf_counter()
     fields = _compute(cell, ds, out, key, data_dir, verbose)
     common = {
@@ -79,7 +87,30 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
     from kdsuite.teachers.logit_store import array_hash
 
     seen = teacher | ({"transfer": transfer.logits} if transfer is not None else {})
-    return fields | {"teacher_logits": array_hash(seen)}
+    return fields | {"teacher_logits": array_hash(seen), "teacher_run": array_hash(teacher)}
+
+
+def still_current(record: Result, cell: Cell, out: Path, data_dir: str | None = None,
+                  ds: TextDataset | None = None) -> bool:
+    """Whether a stored record still answers its cell. A teacher's name resolves to its newest stored run and a
+    `logits:FILE` to what the file holds now, and neither is in the key: a distilled record is reused only if it
+    learned from the logits its teacher gives now, a teacher's row only if it was read from the run its name
+    resolves to now. A record that predates `teacher_run`, an ensemble's row, or a teacher with nothing stored
+    here (a committed store on a fresh machine) is taken as it stands."""
+    distilled = isinstance(record, StudentRecord) and record.teacher_run is not None
+    if not (distilled or isinstance(record, TeacherRecord)):
+        return True
+    from kdsuite.teachers import logit_store
+
+    ds = ds or load_cell_data(cell, data_dir)
+    try:
+        if distilled:
+            return logit_store.array_hash(_teacher_logits(cell, ds, out)) == record.teacher_run
+        teacher = _resolved(cell.model, cell, out)
+        npz = None if "+" in teacher else logit_store.stored_meta(teacher, ds)[0]
+        return npz is None or str(npz) == record.logits
+    except KdsuiteError:
+        return True
 
 
 def _teacher(cell: Cell, ds: TextDataset, out: Path, data_dir: str | None) -> dict:

@@ -21,6 +21,7 @@ from kdsuite import store
 from kdsuite.backend import backend_env
 from kdsuite.config import Cell, scratch_members
 from kdsuite.data.datasets import load_cell_data
+from kdsuite.engine.cell import STALE, still_current
 from kdsuite.engine.keys import cell_key
 from kdsuite.grid.suites import TRAIN_KEYS, Suite
 from kdsuite.records import CellRecord, FailedRecord, Result, read_record, result_path, stored, write_record
@@ -121,6 +122,9 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
     for i, cell in enumerate(cells):
         job = Job(i, f"[{i + 1}/{len(cells)}] {cell.label}", cell, *cell_key(cell, fingerprints[cell.dataset]))
         record = stored(out, job.key)
+        if record is not None and not still_current(record, cell, out, data_dir):
+            log(f"{job.tag}: {STALE}")
+            record = None
         if record is None:
             jobs.append(job)
         else:
