@@ -322,7 +322,7 @@ def test_sweep_over_fractions(grid, tmp_path):
 
 
 def test_expand_grid(tmp_path):
-    from kdsuite.grid.runner import expand
+    from kdsuite.grid.runner import expand, select
     from kdsuite.grid.suites import parse_suite
 
     suite = parse_suite("t", {"datasets": ["emotion", "imdb"], "teacher": "minilm-l6", "students": ["mlp", "cnn"],
@@ -344,6 +344,10 @@ def test_expand_grid(tmp_path):
     assert len({(c.dataset, c.model, c.kind, c.seed, c.backend) for c in cells}) == len(cells)
     suite.data["imdb"]["students"] = ["cnn"]  # a dataset's own students limit its backend comparison too
     assert not any(c.backend == "jax" and c.dataset == "imdb" for c in expand(suite))
+    picked = select(cells, datasets="imdb", seeds="0", students="cnn,gru")  # what `kdsuite run` filters by
+    assert {(c.kind, c.model) for c in picked} == {("baseline", "tfidf-logreg"), ("teacher", "minilm-l6"),
+                                                   ("scratch", "cnn"), ("kd", "cnn"), ("kd+transfer", "cnn")}
+    assert all(c.dataset == "imdb" and c.seed == 0 for c in picked) and select(cells) == cells
 
 
 def test_an_ensemble_teacher_of_the_suites_own_scratch_cells_runs_after_them():

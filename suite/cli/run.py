@@ -16,6 +16,8 @@ def add(sub) -> None:
     p.add_argument("--out", help="results, models and reports folder (default runs/<suite>)")
     p.add_argument("--datasets", help="run only the cells of these datasets (comma-separated)")
     p.add_argument("--seeds", help="run only the cells of these seeds, e.g. 1,2 (another process may run the rest)")
+    p.add_argument("--students", help="run only these students' cells (comma-separated); baselines and teacher "
+                   "rows still run")
     p.add_argument("--data-dir", help="local mirror (default $KDSUITE_DATA_DIR)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local: one cell after another here (default); ray: cells as Ray tasks (needs kdsuite[ray])")
@@ -26,7 +28,7 @@ def add(sub) -> None:
 
 
 def run(args) -> dict:
-    from kdsuite.grid.runner import expand, run_cells
+    from kdsuite.grid.runner import expand, run_cells, select
     from kdsuite.grid.suites import load_suite
     from kdsuite.report.leaderboard import write_report
     from kdsuite.report.tflite import export_on_tensorflow
@@ -43,11 +45,7 @@ def run(args) -> dict:
 
         execute = start(args.address, log=log)
     out = Path(args.out or Path("runs") / suite.name)
-    cells = expand(suite)
-    if args.datasets:
-        cells = [c for c in cells if c.dataset in args.datasets.split(",")]
-    if args.seeds:
-        cells = [c for c in cells if str(c.seed) in args.seeds.split(",")]
+    cells = select(expand(suite), args.datasets, args.seeds, args.students)
     log(f"suite {suite.name}: {len(cells)} cells -> {out}")
     if suite.tune:
         from kdsuite.grid.tune import tune_cells

@@ -58,6 +58,15 @@ def expand(suite: Suite) -> list[Cell]:
     return _members_first(cells)
 
 
+def select(cells: list[Cell], datasets: str | None = None, seeds: str | None = None,
+           students: str | None = None) -> list[Cell]:
+    """The cells of these datasets, seeds and students (comma-separated; None: all). The student filter leaves
+    baselines and teacher rows in, so `--students NEW` runs a new student's cells beside the stored rest."""
+    keep = lambda spec, value: spec is None or str(value) in spec.split(",")  # noqa: E731
+    return [c for c in cells if keep(datasets, c.dataset) and keep(seeds, c.seed)
+            and (not c.student or keep(students, c.model))]
+
+
 def _members_first(cells: list[Cell]) -> list[Cell]:
     """`cells` with the scratch cells that are members of their dataset's ensemble teacher (`scratch:NAME:SEED`)
     moved before that dataset's first cell that reads the teacher, so one cell after another finds them done."""
