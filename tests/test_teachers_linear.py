@@ -322,10 +322,12 @@ def test_committed_report_teacher_is_its_members_recombined(data_dir, folder, da
     assert accuracy > max(m["test_accuracy"] for m in shipped["fit"]["members"])
 
 
-def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_dir):
-    """`reports/amazon_tang`: its teacher is a MiniLM-L6 run whose logits are shipped in the folder, with the
-    transfer set's logits as its kd+transfer cells saw them (the unused rows' and the `tang:6` copies'); every
-    distilled record's teacher hash is that of those files, and the teacher row's accuracy is theirs."""
+@pytest.mark.parametrize("report", ["amazon_tang", "amazon_cnn"])
+def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_dir, report):
+    """`reports/amazon_tang` (fastText-xw) and `reports/amazon_cnn` (Kim CNN): their teacher is a MiniLM-L6 run
+    whose logits are shipped in `amazon_tang`, with the transfer set's logits as its kd+transfer cells saw them
+    (the unused rows' and the `tang:6` copies'); every distilled record's teacher hash is that of those files,
+    and the teacher row's accuracy is theirs."""
     from kdsuite.data.datasets import load_dataset
     from kdsuite.records import read_records
     from kdsuite.teachers.logit_store import array_hash, load_logits_file, read_npz
@@ -336,7 +338,7 @@ def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_di
     teacher = load_logits_file(folder / "amazon_polarity__minilm-l6.npz", ds)
     transfer = read_npz(folder / "amazon_polarity__minilm-l6__unused+tang6-s0.npz")["logits"]
     assert len(transfer) > len(ds.full_train) - len(ds.train_index)  # the unused rows and the augmented copies
-    records = read_records(folder / "results")
+    records = read_records(REPO / "reports" / report / "results")
     kd = [r for r in records if r.kind == "kd+transfer"]
     assert len(kd) == 3 and {r.teacher_logits for r in kd} == {
         array_hash(teacher | {"train": teacher["train"][ds.train_index], "transfer": transfer})}
