@@ -44,15 +44,23 @@ class TrainConfig:
         return self
 
 
+def foreign_split(kind: str) -> tuple[str, str] | None:
+    """(dataset, split) for a transfer source `DATASET.SPLIT` (another dataset's text), else None."""
+    name, dot, split = kind.partition(".")
+    return (name, split) if dot and name and split and "." not in split else None
+
+
 def parse_transfer(spec: str) -> list[tuple[str, int | None]]:
     """The sources of a transfer set `SOURCE[+SOURCE...]` as (kind, N): `unsup[:N]` (the unlabelled split, first
-    N rows), `unused` (train rows left out by subsampling), `tang:N` / `eda:N` (N augmented copies per row)."""
+    N rows), `unused` (train rows left out by subsampling), `tang:N` / `eda:N` (N augmented copies per row),
+    `DATASET.SPLIT[:N]` (the first N texts of another dataset's split, e.g. `imdb.unsup:20000`; labels unused)."""
     parts = []
     for part in str(spec).split("+"):
         kind, _, n = part.partition(":")
         bad_n = (not n.isdigit() or int(n) == 0 or kind == "unused") if n else kind in AUGMENTATIONS
-        if kind not in TRANSFER_SOURCES or bad_n:
-            raise KdsuiteError(f"transfer {spec!r}: expected unsup[:N], unused, tang:N or eda:N, joined by '+'")
+        if (kind not in TRANSFER_SOURCES and not foreign_split(kind)) or bad_n:
+            raise KdsuiteError(f"transfer {spec!r}: expected unsup[:N], unused, tang:N, eda:N or DATASET.SPLIT[:N], "
+                               "joined by '+'")
         parts.append((kind, int(n) if n else None))
     if len({k for k, _ in parts}) != len(parts):
         raise KdsuiteError(f"transfer {spec!r}: a source is named twice")

@@ -5,13 +5,16 @@ Specs (`config.parse_transfer`), one source or several joined by '+' (`unsup+tan
     unused      rows of the full train split left out by --train-fraction/--max-train, labels hidden
     tang:N      N augmented copies of the training texts (Tang et al.), see data/augment.py
     eda:N       N EDA synonym-replacement copies
+    DATASET.SPLIT[:N]  the first N texts of a registered dataset's split (`imdb.unsup:20000`: movie reviews as
+                extra sentiment text for Amazon), labels unused; the teacher labels them as it labels copies
 
 A text that occurs twice in the set (an augmented copy equal to another, a repeated unlabelled review) is kept
 once; how many were dropped is recorded. The set's texts are a `TextColumn`: file-backed sources (`unsup`,
 `unused`) stay in their files and are read in batches (duplicates are found in one such pass, a 16-byte digest
 per row), so the student fit streams them; augmented texts are generated in memory.
 
-Augmented texts are regenerated deterministically from the seed; their teacher logits are computed once from
+Augmented and other datasets' texts are made in memory (augmented ones deterministically from the seed); their
+teacher logits are computed once from
 the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits); an ensemble's
 student members' logits are cached the same way, by model file.
 """
@@ -27,9 +30,9 @@ from typing import NamedTuple
 import numpy as np
 
 from kdsuite import store
-from kdsuite.config import parse_transfer
+from kdsuite.config import foreign_split, parse_transfer
 from kdsuite.data.augment import augment
-from kdsuite.data.datasets import TextColumn, TextDataset
+from kdsuite.data.datasets import DATASETS, TextColumn, TextDataset, load_dataset
 from kdsuite.errors import KdsuiteError
 from kdsuite.teachers import ensemble, is_ensemble
 from kdsuite.teachers.logit_store import COMMITTED, teacher_id
@@ -43,10 +46,10 @@ class TransferSet(NamedTuple):
     duplicates: int = 0  # texts met a second time, dropped
 
 
-def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0) -> TransferSet:
+def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0, data_dir: str | None = None) -> TransferSet:
     """The texts (a `TextColumn`, read from their files in batches where they have one) and teacher logits of
-    the transfer set `spec` for `ds`, each distinct text once."""
-    parts = [_source(ds, teacher, kind, n, seed) for kind, n in parse_transfer(spec)]
+    the transfer set `spec` for `ds`, each distinct text once; `data_dir` is where other datasets are read."""
+    parts = [_source(ds, teacher, kind, n, seed, data_dir) for kind, n in parse_transfer(spec)]
     texts = _joined([p.texts for p in parts])
     keep = _first_occurrences(texts)
     logits = np.concatenate([p.logits for p in parts])
@@ -101,7 +104,9 @@ def _first_occurrences(texts) -> np.ndarray:
     return np.sort(order[first])
 
 
-def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) -> TransferSet:
+def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int, data_dir: str | None) -> TransferSet:
+    if foreign_split(kind):
+        return _foreign(ds, teacher, kind, n, data_dir)
     if kind == "unsup":
         if "unsup" not in ds.splits:
             raise KdsuiteError(f"transfer 'unsup': {ds.name} has no unlabelled split")
@@ -119,6 +124,20 @@ def _source(ds: TextDataset, teacher: str, kind: str, n: int | None, seed: int) 
         return TransferSet(ds.full_train.column.take(rest), full[rest])
     texts, replaced = augment(ds.splits["train"].texts, kind, copies=n, seed=seed, return_replaced=True)
     return TransferSet(TextColumn.of(texts), augmented_logits(ds, teacher, f"{kind}:{n}", seed, texts), replaced)
+
+
+def _foreign(ds: TextDataset, teacher: str, kind: str, n: int | None, data_dir: str | None) -> TransferSet:
+    """The first `n` texts of another registered dataset's split, labelled by the teacher of `ds`."""
+    name, split = foreign_split(kind)
+    if name not in DATASETS:
+        raise KdsuiteError(f"transfer {kind!r}: {name!r} is not a registered dataset ({', '.join(DATASETS)})")
+    other = load_dataset(name, data_dir)
+    if split not in other.splits:
+        raise KdsuiteError(f"transfer {kind!r}: {name} has no split {split!r} ({', '.join(other.splits)})")
+    column = other.splits[split].column
+    texts = np.concatenate(list(_head(column, n or len(column)).batches()))
+    spec = kind + (f":{n}" if n else "")
+    return TransferSet(TextColumn.of(texts), augmented_logits(ds, teacher, spec, 0, texts))
 
 
 def _committed_path(ds: TextDataset, teacher: str, spec: str, seed: int) -> Path:

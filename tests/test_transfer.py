@@ -22,7 +22,7 @@ def test_augmentation_is_seeded_and_changes_text():
     assert "glad" in synonyms("happy")
 
 
-@pytest.mark.parametrize("spec", ["tang", "unsup:x", "mixup:2", "eda:"])
+@pytest.mark.parametrize("spec", ["tang", "unsup:x", "mixup:2", "eda:", "imdb.:5", "a.b.c", "imdb.unsup:0"])
 def test_bad_transfer_specs(spec):
     with pytest.raises(KdsuiteError, match="expected unsup"):
         parse_transfer(spec)
@@ -54,6 +54,26 @@ def test_unused_training_rows_as_transfer(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("kdsuite: error: ") and "has no unlabelled split" in err
     assert not (tmp_path / "r2" / "results").exists() or not list((tmp_path / "r2" / "results").glob("*.json"))
+
+
+def test_another_datasets_text_as_transfer(tmp_path, data_dir):
+    """`DATASET.SPLIT:N`: the first N texts of a registered dataset's split, labelled by this dataset's teacher
+    (its fitted model, as for augmented copies); an unknown dataset or split is refused in one line."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.runs import run_teacher
+    from kdsuite.teachers.transfer import label_texts, transfer_set
+
+    folder = write_toy(tmp_path / "toy", rows=200)
+    run_teacher(str(folder), "tfidf-logreg", verbose=0)
+    ds = load_dataset(str(folder), max_train=120)
+    got = transfer_set(ds, "tfidf-logreg", "unused+emotion.validation:30", data_dir=str(data_dir))
+    other = load_dataset("emotion", data_dir).splits["validation"].texts[:30]
+    assert len(got.texts) == len(got.logits) == 80 + 30 and got.duplicates == 0
+    assert [str(t) for t in got.texts.array()[80:]] == [str(t) for t in other]
+    assert np.allclose(got.logits[80:], label_texts(ds, "tfidf-logreg", other), atol=1e-3)
+    for spec, message in (("nosuch.train", "not a registered dataset"), ("emotion.unsup", "has no split 'unsup'")):
+        with pytest.raises(KdsuiteError, match=message):
+            transfer_set(ds, "tfidf-logreg", spec, data_dir=str(data_dir))
 
 
 def test_duplicate_texts_are_kept_once_in_order(data_dir):

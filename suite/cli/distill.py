@@ -23,8 +23,8 @@ def add(sub) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the student: weight initialisation and batch order (the data: --data-seed)")
     p.add_argument("--loss", choices=[name for name in LOSSES if name != "ce"], default=TRAIN_DEFAULTS["loss"])
-    p.add_argument("--transfer", help="extra teacher-labelled text: unsup[:N], unused, tang:N or eda:N, or several "
-                   "joined by + (unsup+tang:10); each distinct text once")
+    p.add_argument("--transfer", help="extra teacher-labelled text: unsup[:N], unused, tang:N, eda:N or another "
+                   "dataset's DATASET.SPLIT[:N], or several joined by + (unsup+tang:10); each distinct text once")
     p.add_argument("--temperature", type=float, default=TRAIN_DEFAULTS["temperature"])
     p.add_argument("--alpha", type=float, default=TRAIN_DEFAULTS["alpha"], help="weight of the hard-label CE in ce+kl")
     p.add_argument("--epochs", type=int, default=TRAIN_DEFAULTS["epochs"])

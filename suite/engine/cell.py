@@ -74,7 +74,7 @@ def _compute(cell: Cell, ds: TextDataset, out: Path, key: str, data_dir: str | N
         if not cell.option("transfer"):
             raise KdsuiteError(f"{cell.label}: kind 'kd+transfer' needs a transfer set (data option 'transfer')")
         transfer = transfer_set(ds, _resolved(cell.teacher, cell, out), cell.option("transfer"),
-                                seed=cell.option("data_seed"))
+                                seed=cell.option("data_seed"), data_dir=data_dir)
     # other kinds ignore a transfer set: a suite's [data.NAME] transfer reaches every cell of that dataset
     teacher = _teacher_logits(cell, ds, out) if cell.kind != "scratch" else None
     hparams = {"model": cell.model, "kind": cell.kind, "teacher": cell.teacher or ""}
