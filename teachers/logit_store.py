@@ -163,18 +163,23 @@ def read_logits(teacher: str, ds) -> dict[str, np.ndarray]:
                        f"run `kdsuite teacher {ds.name} --teacher {teacher}` or pass a logits file")
 
 
+def row(teacher: str, ds, npz: Path, meta: dict, test: dict) -> dict:
+    """A teacher's leaderboard row: `test` metrics, the rest from the metadata stored beside its logits `npz`."""
+    return {
+        "model": teacher, "kind": "teacher",
+        "family": meta.get("family") or ((meta.get("config") or {}).get("teacher") or {}).get("family", "teacher"),
+        "dataset": ds.name, "data_source": ds.source, "data_fingerprint": ds.fingerprint, "teacher": teacher,
+        "seed": meta.get("seed"), "config": meta.get("config"), "train_rows": meta.get("train_rows"),
+        "param_count": meta.get("param_count"), "test": test,
+        "speed": {"latency_ms_b1": meta.get("latency_ms_b1")}, "logits": str(npz), "commit": meta.get("commit"),
+    }
+
+
 def read_record(teacher: str, ds) -> dict:
     """The leaderboard row of `teacher` on `ds`, read from the metadata stored beside its logits."""
     npz, meta = stored_meta(teacher, ds)
     if npz is not None:
         test = meta.get("test") or {"accuracy": meta.get("test_accuracy"), "macro_f1": meta.get("test_macro_f1")}
-        return {
-            "model": teacher_id(teacher), "kind": "teacher",
-            "family": meta.get("family") or ((meta.get("config") or {}).get("teacher") or {}).get("family", "teacher"),
-            "dataset": ds.name, "data_source": ds.source, "data_fingerprint": ds.fingerprint, "teacher": teacher,
-            "seed": meta.get("seed"), "config": meta.get("config"), "train_rows": meta.get("train_rows"),
-            "param_count": meta.get("param_count"), "test": test,
-            "speed": {"latency_ms_b1": meta.get("latency_ms_b1")}, "logits": str(npz), "commit": meta.get("commit"),
-        }
+        return row(teacher, ds, npz, meta, test)
     raise KdsuiteError(f"no {teacher} logits for {ds.name} (base fingerprint {ds.base_fingerprint}); "
                        f"run `kdsuite teacher {ds.name} --teacher {teacher}`")

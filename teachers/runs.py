@@ -26,6 +26,7 @@ import numpy as np
 
 from kdsuite.data.datasets import default_length, load_dataset
 from kdsuite.errors import KdsuiteError
+from kdsuite.metrics import classification_metrics
 from kdsuite.store import atomic_path, cache_root, git_commit, key, locked
 from kdsuite.teachers import FAMILIES, TEACHERS, ensemble, is_ensemble, logit_store, make_teacher
 from kdsuite.teachers.logit_store import teacher_id
@@ -40,10 +41,21 @@ def load_teacher_logits(teacher: str, ds) -> dict[str, np.ndarray]:
 
 
 def teacher_record(teacher: str, ds) -> dict:
-    """The leaderboard row of `teacher` on `ds` from its stored run (an ensemble recombined first)."""
+    """The leaderboard row of `teacher` on `ds` from its stored run (an ensemble recombined first), or from the
+    file of a `logits:FILE` teacher; named as the suite names it."""
+    if teacher.startswith("logits:") and not is_ensemble(teacher):
+        return _file_record(teacher, ds)
     if is_ensemble(teacher):
         ensemble.refresh(teacher, ds)
     return logit_store.read_record(teacher, ds)
+
+
+def _file_record(teacher: str, ds) -> dict:
+    """A `logits:FILE` teacher's row: test metrics of the file's own logits, the rest from the `.json` beside it."""
+    path = Path(teacher.removeprefix("logits:")).expanduser()
+    logits = logit_store.load_logits_file(path, ds)
+    test = classification_metrics(ds.splits["test"].labels, logits["test"].argmax(axis=1), ds.label_names)
+    return logit_store.row(teacher, ds, path, logit_store.read_meta(path.with_suffix(".json")) or {}, test)
 
 
 def _encoded(teacher, ds, workdir: Path, rows: dict[str, int]) -> dict[str, dict[str, np.ndarray]]:

@@ -205,3 +205,7 @@ def test_committed_emotion_logits_load_and_match_their_record(data_dir):
     assert accuracy == pytest.approx(record["test_accuracy"], abs=2e-3) and accuracy > 0.9
     row = teacher_record("minilm-l6", ds)  # the leaderboard row a fresh clone gets
     assert row["family"] == "keras-hub" and row["test"]["accuracy"] == record["test_accuracy"]
+    spec = f"logits:{COMMITTED / 'emotion__minilm-l6.npz'}"  # the same file named as a suite's teacher
+    row = teacher_record(spec, ds)
+    assert row["model"] == row["teacher"] == spec and row["family"] == "keras-hub"
+    assert row["test"]["accuracy"] == pytest.approx(accuracy) and row["param_count"] == record["param_count"]

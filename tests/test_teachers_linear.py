@@ -186,6 +186,7 @@ def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
 
     row = teacher_record("minilm-l6+nbsvm", emotion)
     assert row["family"] == "ensemble" and row["config"]["teacher"]["members"] == ["minilm-l6", "nbsvm"]
+    assert row["model"] == "minilm-l6+nbsvm"  # named as the suite names it, not by its cache folder
     given = load_teacher_logits("minilm-l6+nbsvm@0.3,0.7", emotion)
     np.testing.assert_allclose(given["validation"], 0.3 * members["minilm-l6"]["validation"]
                                + 0.7 * members["nbsvm"]["validation"], atol=1e-2)
