@@ -270,6 +270,42 @@ def test_a_suite_distils_from_its_teacher_plus_its_own_scratch_cells(grid):
 
 
 @pytest.mark.slow
+def test_readers_of_a_rerun_scratch_member_are_judged_after_it(grid, tmp_path):
+    """A scratch member that must run again (here its record is gone) runs before its ensemble's readers are
+    judged: the teacher row is read again from the new member, and the stored kd record is kept only if it
+    learned from the logits the teacher gives now."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import array_hash
+    from kdsuite.teachers.runs import load_teacher_logits
+
+    root, _ = grid
+    toy = root / "toy"
+    suite = tmp_path / "members.toml"
+    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg+scratch:mlp-s"\nstudents = ["mlp-s"]\n'
+                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
+    out = tmp_path / "out"
+
+    def run_suite():
+        proc = run_cli("run", str(suite), "--out", str(out))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("[")]
+        return lines, {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
+
+    _, first = run_suite()
+    (out / "results" / f"{first['scratch']['cell_key']}.json").unlink()
+    lines, again = run_suite()
+    member = next(i for i, line in enumerate(lines) if "scratch" in line and ": accuracy" in line)
+    teacher = next(i for i, line in enumerate(lines) if " teacher " in line and ": accuracy" in line)
+    kd = next(i for i, line in enumerate(lines) if " kd " in line and not line.endswith("..."))
+    assert member < teacher and member < kd, lines  # judged after the member ran, not before
+    assert not any(" teacher " in line and "done earlier" in line for line in lines), lines
+    members = again["teacher"]["config"]["teacher"]["members"]
+    now = array_hash(load_teacher_logits("+".join(members), load_dataset(str(toy))))
+    assert again["kd"]["teacher_run"] == now  # kept because still current, or computed again from the new member
+    assert ("done earlier" in lines[kd]) == (first["kd"]["teacher_run"] == now), lines
+
+
+@pytest.mark.slow
 def test_records_are_not_reused_once_their_teacher_changed(grid, tmp_path, monkeypatch):
     """A teacher's name resolves to its newest stored run, which is not in the key. After the teacher is fitted
     again (here with out-of-fold training logits), rerunning the suite recomputes its row and its distilled cell

@@ -114,7 +114,8 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
     `execute(jobs, out, data_dir, suite_name, log)` runs the jobs and yields `(job, record)` as each finishes:
     `run_local` (the default) or `ray_executor.start(...)`. Once a cell has a finished record under the current
     code and data, its records from older code or data are removed, so the store (and the report made from it)
-    holds one record per cell."""
+    holds one record per cell. A stored record whose teacher has a scratch member about to run is judged once
+    that member has run: a teacher's row is then read again, a distilled record kept only if it is still current."""
     out = Path(out)
     fingerprints = _fingerprints(cells, data_dir)
     index = _records_by_cell(out / "results")
@@ -127,10 +128,20 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
                     old.unlink(missing_ok=True)
         records[job.index] = record
 
-    jobs = []
+    def run(batch: list[Job]) -> None:
+        for job, record in (execute or run_local)(batch, out, data_dir, suite_name, log) if batch else ():
+            outcome = f"accuracy {record.test['accuracy']:.4f}" if isinstance(record, Result) \
+                else f"FAILED: {record.error}"
+            log(f"{job.tag}: {outcome}" + (f" ({record.wall_s} s)" if record.wall_s is not None else ""))
+            settle(job, record)
+
+    jobs, waiting = [], []
     for i, cell in enumerate(cells):
         job = Job(i, f"[{i + 1}/{len(cells)}] {cell.label}", cell, *cell_key(cell, fingerprints[cell.dataset]))
         record = stored(out, job.key)
+        if record is not None and _member_reruns(cell, jobs):
+            waiting.append((job, record))
+            continue
         if record is not None and not still_current(record, cell, out, data_dir):
             log(f"{job.tag}: {STALE}")
             record = None
@@ -139,11 +150,25 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
         else:
             log(f"{job.tag}: done earlier")
             settle(job, record)
-    for job, record in (execute or run_local)(jobs, out, data_dir, suite_name, log):
-        outcome = f"accuracy {record.test['accuracy']:.4f}" if isinstance(record, Result) else f"FAILED: {record.error}"
-        log(f"{job.tag}: {outcome}" + (f" ({record.wall_s} s)" if record.wall_s is not None else ""))
-        settle(job, record)
+    run(jobs)
+    stale = []
+    for job, record in waiting:
+        if job.cell.kind != "teacher" and still_current(record, job.cell, out, data_dir):
+            log(f"{job.tag}: done earlier")
+            settle(job, record)
+        else:
+            log(f"{job.tag}: {STALE}")
+            stale.append(job)
+    run(stale)
     return [records[i] for i in range(len(cells))]
+
+
+def _member_reruns(cell: Cell, jobs: list[Job]) -> bool:
+    """Whether a scratch member of `cell`'s ensemble teacher (`scratch:NAME[:SEED]`) is among the `jobs` to run."""
+    members = scratch_members(cell.model if cell.kind == "teacher" else cell.teacher)
+    return any(j.cell.kind == "scratch" and j.cell.backend == "tensorflow" and j.cell.dataset == cell.dataset
+               and (j.cell.model, j.cell.seed) in {(name, j.cell.seed if seed is None else seed)
+                                                  for name, seed in members} for j in jobs)
 
 
 def run_local(jobs: list[Job], out: Path, data_dir: str | None, suite_name: str,
