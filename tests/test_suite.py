@@ -240,22 +240,30 @@ def test_pareto_front():
     assert np.isfinite(pareto([(1, 0.1)])[0][1])
 
 
+def _student_suite(path: Path, toy: Path, teacher: str) -> Path:
+    """A toy suite of `mlp-s` from labels and distilled from `teacher`."""
+    path.write_text(f'datasets = ["{toy}"]\nteacher = "{teacher}"\nstudents = ["mlp-s"]\n'
+                    f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
+    return path
+
+
+def _run_suite(suite: Path, out: Path, env: dict | None = None) -> tuple[str, dict[str, dict]]:
+    """(progress log, records by kind) of `kdsuite run SUITE --out OUT`."""
+    proc = run_cli("run", str(suite), "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stderr, {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
+
+
 @pytest.mark.slow
 def test_a_suite_distils_from_its_teacher_plus_its_own_scratch_cells(grid):
     """`teacher = "tfidf-logreg+scratch:mlp-s"`: the scratch cell runs first and joins the ensemble by its run
     folder; the teacher row and the kd cell read that ensemble, and the records keep the suite's own name for it."""
     root, _ = grid
-    suite = root / "members.toml"
-    toy = root / "toy"
-    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg+scratch:mlp-s"\nstudents = ["mlp-s"]\n'
-                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
-    out = root / "members"
-    proc = run_cli("run", str(suite), "--out", str(out), "--json")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    done = [line.split(": accuracy")[0] for line in proc.stderr.splitlines() if ": accuracy" in line]
+    toy, out = root / "toy", root / "members"
+    log, records = _run_suite(_student_suite(root / "members.toml", toy, "tfidf-logreg+scratch:mlp-s"), out)
+    done = [line.split(": accuracy")[0] for line in log.splitlines() if ": accuracy" in line]
     assert done == [f"[1/3] {toy} mlp-s scratch tensorflow seed 0", f"[2/3] {toy} tfidf-logreg+scratch:mlp-s:0 teacher "
-                    f"- seed 0", f"[3/3] {toy} mlp-s kd tensorflow seed 0"], proc.stderr[-3000:]
-    records = {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
+                    f"- seed 0", f"[3/3] {toy} mlp-s kd tensorflow seed 0"], log[-3000:]
     scratch, teacher, kd = records["scratch"], records["teacher"], records["kd"]
     assert teacher["model"] == kd["teacher"] == "tfidf-logreg+scratch:mlp-s:0"
     assert teacher["config"]["teacher"]["members"] == ["tfidf-logreg", f"student:{scratch['run_dir']}"]
@@ -279,21 +287,12 @@ def test_readers_of_a_rerun_scratch_member_are_judged_after_it(grid, tmp_path):
     from kdsuite.teachers.runs import load_teacher_logits
 
     root, _ = grid
-    toy = root / "toy"
-    suite = tmp_path / "members.toml"
-    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg+scratch:mlp-s"\nstudents = ["mlp-s"]\n'
-                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
-    out = tmp_path / "out"
-
-    def run_suite():
-        proc = run_cli("run", str(suite), "--out", str(out))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        lines = [line for line in proc.stderr.splitlines() if line.startswith("[")]
-        return lines, {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
-
-    _, first = run_suite()
+    toy, out = root / "toy", tmp_path / "out"
+    suite = _student_suite(tmp_path / "members.toml", toy, "tfidf-logreg+scratch:mlp-s")
+    _, first = _run_suite(suite, out)
     (out / "results" / f"{first['scratch']['cell_key']}.json").unlink()
-    lines, again = run_suite()
+    log, again = _run_suite(suite, out)
+    lines = [line for line in log.splitlines() if line.startswith("[")]
     member = next(i for i, line in enumerate(lines) if "scratch" in line and ": accuracy" in line)
     teacher = next(i for i, line in enumerate(lines) if " teacher " in line and ": accuracy" in line)
     kd = next(i for i, line in enumerate(lines) if " kd " in line and not line.endswith("..."))
@@ -318,16 +317,8 @@ def test_records_are_not_reused_once_their_teacher_changed(grid, tmp_path, monke
     toy = root / "toy"
     monkeypatch.setenv("KDSUITE_CACHE", str(tmp_path / "cache"))  # a teacher of its own, here and in the runs
     run_teacher(str(toy), "tfidf-logreg", verbose=0)
-    suite = tmp_path / "s.toml"
-    suite.write_text(f'datasets = ["{toy}"]\nteacher = "tfidf-logreg"\nstudents = ["mlp-s"]\n'
-                     f'kinds = ["scratch", "kd"]\n{TOY_TRAIN}')
-    out = tmp_path / "out"
-
-    def run_suite():
-        proc = run_cli("run", str(suite), "--out", str(out), env={"KDSUITE_CACHE": str(tmp_path / "cache")})
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        records = {r["kind"]: r for r in (json.loads(p.read_text()) for p in (out / "results").glob("*.json"))}
-        return proc.stderr, records
+    suite, out = _student_suite(tmp_path / "s.toml", toy, "tfidf-logreg"), tmp_path / "out"
+    run_suite = lambda: _run_suite(suite, out, env={"KDSUITE_CACHE": str(tmp_path / "cache")})  # noqa: E731
 
     _, first = run_suite()
     ds = load_dataset(str(toy))
