@@ -178,6 +178,14 @@ def test_grid_run_report_and_rerun(grid):
     (out / "leaderboard.md").unlink()
     assert run_cli("report", str(out)).returncode == 0
     assert (out / "leaderboard.md").read_text() == md_before
+    # a committed store on a fresh clone (results and exports, no model files): a rerun keeps its exports
+    exports = sorted(p.name for p in (out / "exports").glob("*.json"))
+    (out / "models").rename(root / "models-elsewhere")
+    try:
+        assert run_cli("run", str(suite), "--out", str(out), "--seeds", "0").returncode == 1
+        assert sorted(p.name for p in (out / "exports").glob("*.json")) == exports
+    finally:
+        (root / "models-elsewhere").rename(out / "models")
 
 
 def _assert_gain_in_tensorboard(out):

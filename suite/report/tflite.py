@@ -113,7 +113,7 @@ def deployable(records: list) -> list[StudentRecord]:
     """Per (dataset, student), the finished TensorFlow run with the best validation accuracy."""
     best: dict[tuple, StudentRecord] = {}
     for r in records:
-        if isinstance(r, StudentRecord) and r.backend == "tensorflow" and Path(r.run_dir, "student.keras").is_file():
+        if isinstance(r, StudentRecord) and r.backend == "tensorflow":
             k = (r.dataset, r.model)
             if k not in best or r.val_accuracy > best[k].val_accuracy:
                 best[k] = r
@@ -121,7 +121,8 @@ def deployable(records: list) -> list[StudentRecord]:
 
 
 def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, log=print) -> list[ExportRecord]:
-    """Export the deployable students of `out/results` to each format; records in `out/exports/`."""
+    """Export the deployable students of `out/results` to each format; records in `out/exports/`. A best run
+    whose model is not on this machine (a committed store on a fresh clone) keeps the exports it has."""
     ok = [r for r in read_records(Path(out) / "results") if r.status == "ok"]
     sources = deployable(ok)
     best = {source.cell_key for source in sources}
@@ -134,6 +135,8 @@ def export_dir(out: Path, formats=TFLITE_FORMATS, data_dir: str | None = None, l
             path = Path(out) / "exports" / f"{source.cell_key}-{fmt}.json"
             if path.exists():
                 records.append(read_record(path))
+                continue
+            if not Path(source.run_dir, "student.keras").is_file():
                 continue
             record = export_record(source, fmt, data_dir)
             write_record(path, record)
