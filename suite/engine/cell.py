@@ -38,14 +38,14 @@ def run(cell: Cell, out: str | Path, data_dir: str | None = None, suite: str = "
     if done is not None:
         print(f"kdsuite: {cell.label}: {STALE}; computing it again", file=sys.stderr)
         shutil.rmtree(out / "models" / key, ignore_errors=True)  # one run's curves in its TensorBoard folder
-    t0 = time.perf_counter()
+    t0, commit = time.perf_counter(), store.git_commit()  # the code this process runs, even if HEAD moves meanwhile
     fields = _compute(cell, ds, out, key, data_dir, verbose)
     common = {
         "status": "ok", "cell": cell.to_dict(), "cell_key": key, "code_version": code, "suite": suite,
         "dataset": ds.name, "model": cell.model, "kind": cell.kind, "seed": cell.seed, "backend": cell.backend,
         "teacher": cell.teacher, "data_source": ds.source, "data_fingerprint": ds.fingerprint,
         "data_view": ds.view_fingerprint, "data_recipe": ds.recipe, "train_rows": len(ds.splits["train"]),
-        "commit": store.git_commit(),
+        "commit": commit,
         "family": cell.model,  # a baseline is its own family; students and teachers name theirs
     }
     record = result_type(cell.kind).from_fields(common | fields | {"wall_s": round(time.perf_counter() - t0, 1)})
