@@ -343,6 +343,34 @@ def test_records_are_not_reused_once_their_teacher_changed(grid, tmp_path, monke
 
 
 @pytest.mark.slow
+def test_a_logits_file_teacher_row_is_read_from_the_file_and_again_once_it_changes(grid, tmp_path):
+    """`teacher = "logits:FILE"`: the teacher row is the file's test accuracy; after the file is overwritten with
+    other logits, a rerun reads the row again and distils the kd cell again, and keeps the scratch cell."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.teachers.logit_store import read_npz, write_npz
+    from kdsuite.teachers.runs import load_teacher_logits
+
+    root, _ = grid
+    toy = root / "toy"
+    ds = load_dataset(str(toy))
+    good = load_teacher_logits("tfidf-logreg", ds)
+    file = tmp_path / "teacher.npz"
+    write_npz(file, good)
+    suite, out = _student_suite(tmp_path / "s.toml", toy, f"logits:{file}"), tmp_path / "out"
+    _, first = _run_suite(suite, out)
+    accuracy = lambda z: float((z["test"].argmax(1) == ds.splits["test"].labels).mean())  # noqa: E731
+    assert first["teacher"]["test"]["accuracy"] == pytest.approx(accuracy(good)) and accuracy(good) > 0.8
+    log, again = _run_suite(suite, out)
+    assert log.count("done earlier") == 3 and again == first
+    write_npz(file, {split: np.roll(z, 1, axis=1) for split, z in good.items()})  # a worse teacher, same shapes
+    log, changed = _run_suite(suite, out)
+    assert log.count("its stored record came from another run of the teacher") == 2, log[-3000:]
+    worse = accuracy(read_npz(file))
+    assert changed["teacher"]["test"]["accuracy"] == pytest.approx(worse) and worse < 0.5
+    assert changed["scratch"] == first["scratch"] and changed["kd"]["teacher_run"] != first["kd"]["teacher_run"]
+
+
+@pytest.mark.slow
 def test_sweep_over_fractions(grid, tmp_path):
     root, _ = grid
     folder = root / "toy"

@@ -95,8 +95,9 @@ def still_current(record: Result, cell: Cell, out: Path, data_dir: str | None = 
     """Whether a stored record still answers its cell. A teacher's name resolves to its newest stored run and a
     `logits:FILE` to what the file holds now, and neither is in the key: a distilled record is reused only if it
     learned from the logits its teacher gives now, a teacher's row only if it was read from the run its name
-    resolves to now. A record that predates `teacher_run`, an ensemble's row, or a teacher with nothing stored
-    here (a committed store on a fresh machine) is taken as it stands."""
+    resolves to now (a file's row: only while the file's test metrics are the row's). A record that predates
+    `teacher_run`, an ensemble's row, or a teacher with nothing stored here (a committed store on a fresh machine)
+    is taken as it stands."""
     distilled = isinstance(record, StudentRecord) and record.teacher_run is not None
     if not (distilled or isinstance(record, TeacherRecord)):
         return True
@@ -107,6 +108,10 @@ def still_current(record: Result, cell: Cell, out: Path, data_dir: str | None = 
         if distilled:
             return logit_store.array_hash(_teacher_logits(cell, ds, out)) == record.teacher_run
         teacher = _resolved(cell.model, cell, out)
+        if teacher.startswith("logits:") and "+" not in teacher:  # a file: its row is its logits' test metrics
+            from kdsuite.teachers.runs import teacher_record
+
+            return teacher_record(teacher, ds)["test"] == record.test
         npz = None if "+" in teacher else logit_store.stored_meta(teacher, ds)[0]
         return npz is None or str(npz) == record.logits
     except KdsuiteError:
