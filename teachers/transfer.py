@@ -14,9 +14,8 @@ once; how many were dropped is recorded. The set's texts are a `TextColumn`: fil
 per row), so the student fit streams them; augmented texts are generated in memory.
 
 Augmented and other datasets' texts are made in memory (augmented ones deterministically from the seed); their
-teacher logits are computed once from
-the fine-tuned teacher's checkpoint and cached (and may be committed beside the teacher's logits); an ensemble's
-student members' logits are cached the same way, by model file.
+teacher logits are computed once from the fine-tuned teacher's checkpoint and cached (and may be committed beside
+the teacher's logits); an ensemble's student members' logits are cached the same way, by model file.
 """
 
 from __future__ import annotations
