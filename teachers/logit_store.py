@@ -147,7 +147,10 @@ def read_logits(teacher: str, ds) -> dict[str, np.ndarray]:
     """`teacher`'s stored logits for every split of `ds` (train covers the full train split), from the cache or
     the committed copies (`runs.load_teacher_logits` first recombines an ensemble); the first whose base
     fingerprint matches is checked and returned. Values are rounded to float16, as committed, so a student
-    trained here and one rebuilt from the committed copy see the same."""
+    trained here and one rebuilt from the committed copy see the same. A `logits:FILE` teacher is that file, its
+    values as given."""
+    if teacher.startswith("logits:") and "+" not in teacher:
+        return load_logits_file(teacher.removeprefix("logits:"), ds)
     others = []
     for npz, meta_path in _candidates(teacher, ds):
         meta = read_meta(meta_path)

@@ -53,7 +53,7 @@ def teacher_record(teacher: str, ds) -> dict:
 def _file_record(teacher: str, ds) -> dict:
     """A `logits:FILE` teacher's row: test metrics of the file's own logits, the rest from the `.json` beside it."""
     path = Path(teacher.removeprefix("logits:")).expanduser()
-    logits = logit_store.load_logits_file(path, ds)
+    logits = logit_store.read_logits(teacher, ds)
     test = classification_metrics(ds.splits["test"].labels, logits["test"].argmax(axis=1), ds.label_names)
     return logit_store.row(teacher, ds, path, logit_store.read_meta(path.with_suffix(".json")) or {}, test)
 

@@ -167,8 +167,10 @@ def test_grid_run_report_and_rerun(grid):
     a_record = next(r for p in (out / "results").glob("*.json") if (r := json.loads(p.read_text()))["status"] == "ok")
     older = out / "results" / "0123456789abcdef.json"  # the same cell, finished under older code
     older.write_text(json.dumps(a_record | {"cell_key": "0123456789abcdef", "code_version": "older"}))
+    older_logits = out / "logits" / "0123456789abcdef.npz"  # the compact logits a report kept of it
+    older_logits.write_bytes(b"")
     proc = run_cli("run", str(suite), "--out", str(out), "--seeds", "0")
-    assert not stale.exists() and not older.exists()
+    assert not stale.exists() and not older.exists() and not older_logits.exists()
     assert proc.stderr.count("done earlier") == 7 and proc.returncode == 1
     assert json.loads(run_cli("run", str(suite), "--out", str(out), "--seeds", "3", "--json").stdout)["cells"] == 0
     after = {p.name: p.stat().st_mtime for p in (out / "results").glob("*.json")}
@@ -360,6 +362,7 @@ def test_a_logits_file_teacher_row_is_read_from_the_file_and_again_once_it_chang
     _, first = _run_suite(suite, out)
     accuracy = lambda z: float((z["test"].argmax(1) == ds.splits["test"].labels).mean())  # noqa: E731
     assert first["teacher"]["test"]["accuracy"] == pytest.approx(accuracy(good)) and accuracy(good) > 0.8
+    assert (out / "logits" / f"{first['teacher']['cell_key']}.npz").is_file()  # the report kept the file's logits
     log, again = _run_suite(suite, out)
     assert log.count("done earlier") == 3 and again == first
     write_npz(file, {split: np.roll(z, 1, axis=1) for split, z in good.items()})  # a worse teacher, same shapes

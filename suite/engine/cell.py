@@ -143,9 +143,7 @@ def _teacher_logits(cell: Cell, ds: TextDataset, out: Path) -> dict[str, np.ndar
 
     if not cell.teacher:
         raise KdsuiteError(f"{cell.label}: a {cell.kind} cell needs a teacher")
-    if "+" not in cell.teacher and cell.teacher.startswith("logits:"):
-        full = logit_store.load_logits_file(cell.teacher.removeprefix("logits:"), ds)
-    elif "+" not in cell.teacher and cell.teacher.startswith("student:"):
+    if "+" not in cell.teacher and cell.teacher.startswith("student:"):
         full = logit_store.load_logits_file(_student_logits(cell, out), ds)
     else:
         full = load_teacher_logits(_resolved(cell.teacher, cell, out), ds)

@@ -124,8 +124,9 @@ def run_cells(cells: list[Cell], out: Path, data_dir: str | None = None, suite_n
     def settle(job: Job, record: CellRecord) -> None:
         if isinstance(record, Result):
             for old in index.get(json.dumps(job.cell.to_dict(), sort_keys=True), []):
-                if old != result_path(out, job.key):
+                if old != result_path(out, job.key):  # with the compact logits a report kept of it
                     old.unlink(missing_ok=True)
+                    (out / "logits" / f"{old.stem}.npz").unlink(missing_ok=True)
         records[job.index] = record
 
     def run(batch: list[Job]) -> None:
