@@ -1,12 +1,13 @@
 """The blog's bag of embeddings (Embedding(5000, 16) -> pooling -> logits, 80K weights) with a pooling that
-also reads adjacent word pairs: the average and the maximum of the word vectors, and the maximum over the sums
-of each two neighbouring word vectors ("feel" + "blessed"), side by side (48 features). The pair maximum adds
-no weight; it lets two words that each score little add up to a feature a single word does not reach, which a
-plain bag cannot (word order enters only through which words are neighbours).
+also reads neighbouring words: the average and the maximum of the word vectors, and for each window width n the
+maximum over the sums of n neighbouring word vectors ("feel" + "blessed"), side by side. `mlp-pair` adds the
+pairs (48 features), `mlp-tri` pairs and triples (64). The window maxima add no weight; they let words that each
+score little add up to a feature a single word does not reach, which a plain bag cannot (word order enters only
+through which words are neighbours).
 
-Padding (id 0) never takes part: a pair counts only where both words are real tokens, and a row with no token
-(or no pair) pools to zeros instead of -inf. Self-contained on purpose: a result is keyed by its student's own
-file."""
+Padding (id 0) never takes part: a window counts only where all its words are real tokens, and a row with no
+token (or no full window) pools to zeros instead of -inf. Self-contained on purpose: a result is keyed by its
+student's own file."""
 
 import keras
 from keras import layers, ops
@@ -22,11 +23,15 @@ def _masked_max(x, mask):
 
 
 @keras.saving.register_keras_serializable(package="kdsuite")
-class PairPool(layers.Layer):
-    """[batch, steps, dim] -> [batch, 3 * dim]: mean, max and max over adjacent-pair sums of the real tokens."""
+class NeighbourPool(layers.Layer):
+    """[batch, steps, dim] -> [batch, (2 + len(widths)) * dim]: mean and max of the real tokens, then per width n the
+    max over sums of n neighbouring real tokens."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, widths=(2,), **kwargs):
         super().__init__(**kwargs)
+        self.widths = tuple(int(n) for n in widths)
+        if not self.widths or min(self.widths) < 2:
+            raise ValueError(f"NeighbourPool: window widths must be at least 2, got {widths!r}")
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
@@ -34,22 +39,40 @@ class PairPool(layers.Layer):
             mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
         mask = ops.expand_dims(ops.cast(mask, "bool"), 2)  # [batch, steps, 1]
         count = ops.sum(ops.cast(mask, inputs.dtype), axis=1)
-        mean = ops.sum(ops.where(mask, inputs, 0), axis=1) / ops.maximum(count, 1)
-        pairs = ops.logical_and(mask[:, 1:], mask[:, :-1])
-        pair_max = _masked_max(inputs[:, 1:] + inputs[:, :-1], pairs)
-        return ops.concatenate([mean, _masked_max(inputs, mask), pair_max], axis=1)
+        pooled = [ops.sum(ops.where(mask, inputs, 0), axis=1) / ops.maximum(count, 1), _masked_max(inputs, mask)]
+        for n in self.widths:
+            steps = ops.shape(inputs)[1] - n + 1
+            window, real = inputs[:, :steps], mask[:, :steps]
+            for k in range(1, n):
+                window = inputs[:, k:k + steps] + window
+                real = ops.logical_and(mask[:, k:k + steps], real)
+            pooled.append(_masked_max(window, real))
+        return ops.concatenate(pooled, axis=1)
 
     def compute_mask(self, inputs, mask=None):
         return None
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 3 * input_shape[2])
+        return (input_shape[0], (2 + len(self.widths)) * input_shape[2])
+
+    def get_config(self):
+        return super().get_config() | {"widths": list(self.widths)}
+
+
+def neighbour_bag(vocab_size: int, seq_len: int, num_classes: int, widths, embed_dim: int, name: str) -> keras.Model:
+    tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
+    x = layers.Embedding(vocab_size, embed_dim, mask_zero=True)(tokens)
+    x = NeighbourPool(widths, name="pool")(x)
+    return keras.Model(tokens, layers.Dense(num_classes, name="logits")(x), name=name)
 
 
 @register_student("mlp-pair", family="mlp-pair",
                   description="bag of embeddings: Embedding -> masked mean, max and adjacent-pair max -> Dense (80K)")
 def mlp_pair(vocab_size: int, seq_len: int, num_classes: int, embed_dim: int = 16) -> keras.Model:
-    tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
-    x = layers.Embedding(vocab_size, embed_dim, mask_zero=True)(tokens)
-    x = PairPool(name="pool")(x)
-    return keras.Model(tokens, layers.Dense(num_classes, name="logits")(x), name="mlp_pair")
+    return neighbour_bag(vocab_size, seq_len, num_classes, (2,), embed_dim, "mlp_pair")
+
+
+@register_student("mlp-tri", family="mlp-tri",
+                  description="bag of embeddings: Embedding -> masked mean, max, pair max and triple max -> Dense (80K)")
+def mlp_tri(vocab_size: int, seq_len: int, num_classes: int, embed_dim: int = 16) -> keras.Model:
+    return neighbour_bag(vocab_size, seq_len, num_classes, (2, 3), embed_dim, "mlp_tri")

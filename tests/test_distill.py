@@ -77,27 +77,29 @@ def test_every_student_builds_and_trains():
         assert any(not np.array_equal(a, b) for a, b in zip(before, student.get_weights())), name
 
 
-def test_pair_pooling_reads_neighbours_of_real_tokens():
-    """`mlp-pair` pools [mean, max, max over sums of two neighbouring real tokens]: the third part alone sees
-    which words are next to each other, and padding never pairs with a word."""
+@pytest.mark.parametrize("name, widths", [("mlp-pair", (2,)), ("mlp-tri", (2, 3))])
+def test_neighbour_pooling_reads_windows_of_real_tokens(name, widths):
+    """`mlp-pair` / `mlp-tri` pool [mean, max, per width n the max over sums of n neighbouring real tokens]: the
+    window parts alone see which words are next to each other, and padding never joins a window."""
     import keras
 
     from kdsuite.students import build_student
 
-    model, _ = build_student("mlp-pair", 6, 5, 2)
+    model, _ = build_student(name, 6, 5, 2)
     table = np.random.default_rng(0).normal(size=(6, 16)).astype("float32")
     model.get_layer(index=1).embeddings.assign(table)
     pool = keras.Model(model.inputs, model.get_layer("pool").output)
-    rows = np.array([[1, 2, 3, 0, 0], [1, 3, 2, 0, 0], [4, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
+    rows = np.array([[1, 2, 3, 0, 0], [1, 3, 2, 0, 0], [4, 5, 0, 0, 0], [4, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
     got = keras.ops.convert_to_numpy(pool(rows))
     for row, out in zip(rows, got):
         vecs = table[row[row > 0]]
-        pairs = vecs[1:] + vecs[:-1]
-        want = np.concatenate([vecs.mean(0) if len(vecs) else np.zeros(16), vecs.max(0) if len(vecs) else np.zeros(16),
-                               pairs.max(0) if len(pairs) else np.zeros(16)])
-        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+        want = [vecs.mean(0), vecs.max(0)] if len(vecs) else [np.zeros(16)] * 2
+        for n in widths:
+            sums = [vecs[i:i + n].sum(0) for i in range(len(vecs) - n + 1)]
+            want.append(np.max(sums, axis=0) if sums else np.zeros(16))
+        np.testing.assert_allclose(out, np.concatenate(want), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[0, :32], got[1, :32], rtol=1e-6)  # the same bag ...
-    assert not np.allclose(got[0, 32:], got[1, 32:])  # ... in another order: other neighbours
+    assert not np.allclose(got[0, 32:48], got[1, 32:48])  # ... in another order: other neighbours
 
 
 def test_catalogue_spans_sizes():
@@ -109,6 +111,7 @@ def test_catalogue_spans_sizes():
     assert count_params("mlp-max") == 80102 and count_params("mlp-meanmax") == 5000 * 16 + 32 * 6 + 6
     assert count_params("mlp-attn") == 80102 + 16
     assert count_params("mlp-pair") == 5000 * 16 + 48 * 6 + 6  # mean, max and adjacent-pair max: no extra weight
+    assert count_params("mlp-tri") == 5000 * 16 + 64 * 6 + 6  # ... and triple max
     # fastText: 10-dim words plus 4000 bigram buckets (+1: no bigram); its large size is ~1M
     assert count_params("fasttext") == 5000 * 10 + 4001 * 10 + 10 * 6 + 6
     assert 950_000 < count_params("fasttext-l") < 1_050_000

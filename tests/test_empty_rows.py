@@ -92,7 +92,7 @@ def _reload_check(keras, tmp: Path) -> bool:
                                keras.ops.convert_to_numpy(back(with_empty))))
 
 
-POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "fasttext")  # the students with custom pooling layers
+POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "mlp-tri", "fasttext")  # the students with custom pooling layers
 
 
 def _pooled_checks(keras, tmp: Path) -> dict:
