@@ -92,7 +92,8 @@ def _reload_check(keras, tmp: Path) -> bool:
                                keras.ops.convert_to_numpy(back(with_empty))))
 
 
-POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "mlp-tri", "fasttext")  # the students with custom pooling layers
+# the students with custom pooling layers
+POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "mlp-tri", "fasttext")
 
 
 def _pooled_checks(keras, tmp: Path) -> dict:
