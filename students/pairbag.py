@@ -1,9 +1,9 @@
 """The blog's bag of embeddings (Embedding(5000, 16) -> pooling -> logits, 80K weights) with a pooling that
 also reads neighbouring words: the average and the maximum of the word vectors, and for each window width n the
 maximum over the sums of n neighbouring word vectors ("feel" + "blessed"), side by side. `mlp-pair` adds the
-pairs (48 features), `mlp-tri` pairs and triples (64). The window maxima add no weight; they let words that each
-score little add up to a feature a single word does not reach, which a plain bag cannot (word order enters only
-through which words are neighbours).
+pairs (48 features), `mlp-tri` pairs and triples (64), `mlp-quad` runs of four as well (80). The window maxima
+add no weight; they let words that each score little add up to a feature a single word does not reach, which a
+plain bag cannot (word order enters only through which words are neighbours).
 
 Padding (id 0) never takes part: a window counts only where all its words are real tokens, and a row with no
 token (or no full window) pools to zeros instead of -inf. Self-contained on purpose: a result is keyed by its
@@ -73,6 +73,12 @@ def mlp_pair(vocab_size: int, seq_len: int, num_classes: int, embed_dim: int = 1
 
 
 @register_student("mlp-tri", family="mlp-tri",
-                  description="bag of embeddings: Embedding -> masked mean, max, pair max and triple max -> Dense (80K)")
+                  description="bag of embeddings: Embedding -> masked mean, max, pair and triple max -> Dense (80K)")
 def mlp_tri(vocab_size: int, seq_len: int, num_classes: int, embed_dim: int = 16) -> keras.Model:
     return neighbour_bag(vocab_size, seq_len, num_classes, (2, 3), embed_dim, "mlp_tri")
+
+
+@register_student("mlp-quad", family="mlp-quad",
+                  description="bag of embeddings: Embedding -> masked mean, max, 2-, 3- and 4-word max -> Dense (80K)")
+def mlp_quad(vocab_size: int, seq_len: int, num_classes: int, embed_dim: int = 16) -> keras.Model:
+    return neighbour_bag(vocab_size, seq_len, num_classes, (2, 3, 4), embed_dim, "mlp_quad")

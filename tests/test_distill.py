@@ -77,9 +77,9 @@ def test_every_student_builds_and_trains():
         assert any(not np.array_equal(a, b) for a, b in zip(before, student.get_weights())), name
 
 
-@pytest.mark.parametrize("name, widths", [("mlp-pair", (2,)), ("mlp-tri", (2, 3))])
+@pytest.mark.parametrize("name, widths", [("mlp-pair", (2,)), ("mlp-tri", (2, 3)), ("mlp-quad", (2, 3, 4))])
 def test_neighbour_pooling_reads_windows_of_real_tokens(name, widths):
-    """`mlp-pair` / `mlp-tri` pool [mean, max, per width n the max over sums of n neighbouring real tokens]: the
+    """`mlp-pair` / `-tri` / `-quad` pool [mean, max, per width n the max over sums of n neighbouring real tokens]: the
     window parts alone see which words are next to each other, and padding never joins a window."""
     import keras
 
@@ -89,7 +89,8 @@ def test_neighbour_pooling_reads_windows_of_real_tokens(name, widths):
     table = np.random.default_rng(0).normal(size=(6, 16)).astype("float32")
     model.get_layer(index=1).embeddings.assign(table)
     pool = keras.Model(model.inputs, model.get_layer("pool").output)
-    rows = np.array([[1, 2, 3, 0, 0], [1, 3, 2, 0, 0], [4, 5, 0, 0, 0], [4, 0, 0, 0, 0], [0, 0, 0, 0, 0]], "int32")
+    rows = np.array([[1, 2, 3, 0, 0], [1, 3, 2, 0, 0], [4, 5, 0, 0, 0], [4, 0, 0, 0, 0], [0, 0, 0, 0, 0],
+                     [5, 1, 4, 2, 3]], "int32")
     got = keras.ops.convert_to_numpy(pool(rows))
     for row, out in zip(rows, got):
         vecs = table[row[row > 0]]
@@ -112,6 +113,7 @@ def test_catalogue_spans_sizes():
     assert count_params("mlp-attn") == 80102 + 16
     assert count_params("mlp-pair") == 5000 * 16 + 48 * 6 + 6  # mean, max and adjacent-pair max: no extra weight
     assert count_params("mlp-tri") == 5000 * 16 + 64 * 6 + 6  # ... and triple max
+    assert count_params("mlp-quad") == 5000 * 16 + 80 * 6 + 6  # ... and the max over runs of four
     # fastText: 10-dim words plus 4000 bigram buckets (+1: no bigram); its large size is ~1M
     assert count_params("fasttext") == 5000 * 10 + 4001 * 10 + 10 * 6 + 6
     assert 950_000 < count_params("fasttext-l") < 1_050_000

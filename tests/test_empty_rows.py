@@ -93,7 +93,7 @@ def _reload_check(keras, tmp: Path) -> bool:
 
 
 # the students with custom pooling layers
-POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "mlp-tri", "fasttext")
+POOLED = ("mlp-max", "mlp-meanmax", "mlp-attn", "mlp-pair", "mlp-tri", "mlp-quad", "fasttext")
 
 
 def _pooled_checks(keras, tmp: Path) -> dict:
