@@ -448,3 +448,51 @@ def test_a_dataset_may_name_its_own_teacher():
                         ("emotion", "scratch"): None, ("imdb", "teacher"): "nbsvm+minilm-l6",
                         ("imdb", "kd"): "nbsvm+minilm-l6", ("imdb", "scratch"): None}
     assert all("teacher" not in c.data for c in expand(suite))
+
+
+def _copied_record(out: Path):
+    """A real finished record from a committed store, filed under its key in the empty store `out`."""
+    from kdsuite.config import Cell
+    from kdsuite.grid.runner import Job
+    from kdsuite.records import read_record
+
+    src = sorted((REPO / "reports" / "emotion_pair" / "results").glob("*.json"))[0]
+    record = read_record(src)
+    return Job(0, "", Cell(**record.cell), src.stem, record.code_version), record
+
+
+def test_a_cell_computed_by_another_run_is_waited_for_not_computed_twice(tmp_path):
+    """While another process holds a cell's lock (computing it), `run_one` waits, then takes the record that
+    process wrote instead of starting its own copy of the cell."""
+    import threading
+
+    from kdsuite import store
+    from kdsuite.grid.runner import run_one
+    from kdsuite.records import result_path, write_record
+
+    out = tmp_path / "store"
+    job, record = _copied_record(out)
+    got = {}
+    with store.locked(out / "cells" / job.key):
+        waiting = threading.Thread(target=lambda: got.update(record=run_one(job, out, None, "toy")))
+        waiting.start()
+        time.sleep(1.0)
+        assert waiting.is_alive()  # blocked on the lock
+        write_record(result_path(out, job.key), record)
+    waiting.join(30)
+    assert got["record"] == record
+    assert not (out / "cells" / job.key / "spec.json").exists()  # no process of its own was started
+
+
+def test_a_stale_record_under_a_free_lock_is_computed_again(tmp_path):
+    """A record already there when `run_one` starts (a stale one the grid reruns) does not stand for the run: with
+    nobody else on the cell, its process starts (here it fails at once on a data folder that does not exist)."""
+    from kdsuite.grid.runner import run_one
+    from kdsuite.records import FailedRecord, result_path, write_record
+
+    out = tmp_path / "store"
+    job, record = _copied_record(out)
+    write_record(result_path(out, job.key), record)
+    rerun = run_one(job, out, str(tmp_path / "no-data"), "toy")
+    assert isinstance(rerun, FailedRecord)
+    assert (out / "cells" / job.key / "spec.json").exists()

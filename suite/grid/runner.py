@@ -182,23 +182,34 @@ def run_local(jobs: list[Job], out: Path, data_dir: str | None, suite_name: str,
 
 def run_one(job: Job, out: Path, data_dir: str | None, suite_name: str) -> CellRecord:
     """Run the job's cell in a process of its own; its record, or a failed record naming the last line it printed.
-    Every executor runs a cell through this function."""
+    Every executor runs a cell through this function. A lock per cell makes a second run of the same store (another
+    `kdsuite run`, another Ray worker) wait for a cell in progress and take its record instead of computing it twice."""
     cell, key = job.cell, job.key
     work = out / "cells" / key
-    work.mkdir(parents=True, exist_ok=True)
-    spec = work / "spec.json"
-    store.write_json(spec, {"cell": cell.to_dict(), "out": str(out), "data_dir": data_dir, "suite": suite_name})
-    t0 = time.perf_counter()
-    with open(work / "log.txt", "w") as logf:
-        proc = subprocess.run([sys.executable, "-m", "kdsuite.engine.cell", str(spec)],
-                              stdout=logf, stderr=subprocess.STDOUT,
-                              env=backend_env(cell.backend))
-    record = stored(out, key)
-    if proc.returncode == 0 and record is not None:
-        return record
-    lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
-    error = lines[-1] if lines else f"exit code {proc.returncode}"
-    return failed(job, out, suite_name, error.removeprefix("kdsuite: error: "), round(time.perf_counter() - t0, 1))
+    before = _stamp(result_path(out, key))
+    with store.locked(work):
+        record = stored(out, key)
+        if record is not None and _stamp(result_path(out, key)) != before:
+            return record  # finished by another process while this one waited
+        work.mkdir(parents=True, exist_ok=True)
+        spec = work / "spec.json"
+        store.write_json(spec, {"cell": cell.to_dict(), "out": str(out), "data_dir": data_dir, "suite": suite_name})
+        t0 = time.perf_counter()
+        with open(work / "log.txt", "w") as logf:
+            proc = subprocess.run([sys.executable, "-m", "kdsuite.engine.cell", str(spec)],
+                                  stdout=logf, stderr=subprocess.STDOUT,
+                                  env=backend_env(cell.backend))
+        record = stored(out, key)
+        if proc.returncode == 0 and record is not None:
+            return record
+        lines = [ln for ln in (work / "log.txt").read_text(errors="replace").splitlines() if ln.strip()]
+        error = lines[-1] if lines else f"exit code {proc.returncode}"
+        return failed(job, out, suite_name, error.removeprefix("kdsuite: error: "), round(time.perf_counter() - t0, 1))
+
+
+def _stamp(path: Path) -> int | None:
+    """When `path` was last written (None: not yet), to tell a record written by another process."""
+    return path.stat().st_mtime_ns if path.is_file() else None
 
 
 def failed(job: Job, out: Path, suite_name: str, error: str, wall_s: float | None = None) -> FailedRecord:
