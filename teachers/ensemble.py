@@ -28,6 +28,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,33 +294,64 @@ def student_labeller(member: Member, label_names: list[str]) -> StudentMember | 
 
 
 class StudentMember:
-    """A trained student as an ensemble member: `student_text.keras` (raw strings in, probabilities out)."""
+    """A trained student as an ensemble member: `student_text.keras` (raw strings in, probabilities out). That
+    model is a TensorFlow one (its TextVectorization): in a process whose Keras runs another backend (a JAX or
+    PyTorch student's cell labelling its transfer text) it labels in a TensorFlow process of its own."""
 
     def __init__(self, run_dir: Path, label_names: list[str]):
         info_path = Path(run_dir) / "student.json"
-        model_path = Path(run_dir) / "student_text.keras"
-        if not model_path.is_file() or not info_path.is_file():
+        self.model_path = Path(run_dir) / "student_text.keras"
+        if not self.model_path.is_file() or not info_path.is_file():
             raise KdsuiteError(f"{run_dir}: no student_text.keras/student.json to label new text with "
                                f"(students saved on TensorFlow have one)")
         names = json.loads(info_path.read_text()).get("label_names")
         if names != list(label_names):
             raise KdsuiteError(f"{run_dir}: student label names {names} differ from {list(label_names)}")
-        from kdsuite.backend import use_backend
-
-        use_backend("tensorflow")
-        from kdsuite.students import load_saved
-
-        self.model = load_saved(model_path)
+        keras = sys.modules.get("keras")
+        self.model = None if keras and keras.backend.backend() != "tensorflow" else _load_text_model(self.model_path)
 
     def count_params(self) -> int:
+        if self.model is None:
+            raise KdsuiteError(f"{self.model_path}: a TensorFlow model; count its weights in a TensorFlow process")
         return int(self.model.count_params())
 
     def encode(self, texts) -> dict[str, np.ndarray]:
         return {"text": np.asarray([str(t) for t in texts], dtype=object)}
 
     def predict(self, x: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
-        import tensorflow as tf  # student_text.keras exists on TensorFlow only (its TextVectorization)
+        texts = x["text"].astype(str)
+        if self.model is not None:
+            return _log_probs(self.model, texts, batch_size)
+        from kdsuite.backend import run_module
 
-        probs = self.model.predict(tf.constant(x["text"].astype(str).reshape(-1, 1)), batch_size=batch_size,
-                                   verbose=0)
-        return np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)).astype(np.float32)
+        with tempfile.TemporaryDirectory() as tmp:
+            np.save(Path(tmp, "texts.npy"), texts)
+            run_module("kdsuite.teachers.ensemble", "tensorflow", str(self.model_path), tmp, str(batch_size))
+            return np.load(Path(tmp, "log_probs.npy"))
+
+
+def _load_text_model(path: Path):
+    from kdsuite.backend import use_backend
+
+    use_backend("tensorflow")
+    from kdsuite.students import load_saved
+
+    return load_saved(path)
+
+
+def _log_probs(model, texts: np.ndarray, batch_size: int) -> np.ndarray:
+    import tensorflow as tf
+
+    probs = model.predict(tf.constant(texts.reshape(-1, 1)), batch_size=batch_size, verbose=0)
+    return np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)).astype(np.float32)
+
+
+def main(argv: list[str]) -> None:
+    """`python -m kdsuite.teachers.ensemble MODEL.keras FOLDER BATCH`: FOLDER/texts.npy -> FOLDER/log_probs.npy."""
+    model_path, folder, batch_size = argv
+    texts = np.load(Path(folder, "texts.npy"))
+    np.save(Path(folder, "log_probs.npy"), _log_probs(_load_text_model(Path(model_path)), texts, int(batch_size)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -297,6 +297,35 @@ def test_ensemble_with_a_student_labels_transfer_text_member_by_member(emotion, 
         transfer.augmented_logits(emotion, spec, "tang:1", 1, other)
 
 
+@pytest.mark.slow
+def test_a_jax_student_gets_its_transfer_text_labelled_by_a_tensorflow_student_member(emotion, data_dir, tmp_path):
+    """A student member's raw-text model is a TensorFlow model: a JAX cell (Keras fixed to JAX in its process)
+    that labels its transfer text runs that model in a TensorFlow process of its own, and gets the labels this
+    (TensorFlow) process computes."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    import kdsuite
+    from kdsuite import store
+    from kdsuite.data.augment import augment
+    from kdsuite.teachers.runs import run_teacher
+    from tests.conftest import cli_json
+
+    run_teacher("emotion", "nbsvm", max_train=1500, data_dir=str(data_dir), verbose=0)
+    common = ("--max-train", "1500", "--student", "mlp-s", "--epochs", "1", "--out", str(tmp_path / "runs"))
+    member = cli_json("distill", "emotion", "--no-kd", *common)
+    kd = cli_json("distill", "emotion", *common, "--backend", "jax", "--transfer", "tang:1",
+                  "--teacher", f"nbsvm+student:{member['run_dir']}@0.5,0.5")
+    assert kd["backend"] == "jax" and kd["transfer_rows"] > 1000
+    texts = augment(emotion.splits["train"].texts, "tang", copies=1, seed=0)
+    model_hash = hashlib.sha256(Path(member["run_dir"], "student_text.keras").read_bytes()).hexdigest()[:16]
+    cached = Path(os.environ["KDSUITE_CACHE"], "transfer", "students",
+                  f"emotion-{model_hash}-{store.text_hash(texts)}.npz")
+    expected = np.log(kdsuite.load_student(member["run_dir"]).probabilities(list(texts)))
+    np.testing.assert_allclose(np.load(cached)["logits"], expected, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("folder, dataset", [("amazon_full", "amazon_polarity"), ("imdb_minilm", "imdb")])
 def test_committed_report_teacher_is_its_members_recombined(data_dir, folder, dataset):
     """`reports/amazon_full`, `reports/imdb_minilm`: the committed ensemble row is MiniLM-L6 fine-tuned on every
