@@ -24,9 +24,16 @@ from kdsuite.store import atomic_path, cache_root, write_json
 COMMITTED = Path(__file__).resolve().parent / "logits"  # compact copies shipped with kdsuite
 
 
+MAX_ID = 100  # an ensemble of run folders can name a spec longer than a file name may be (255 bytes)
+
+
 def teacher_id(spec: str) -> str:
-    """A filesystem-safe id for a teacher spec (cache folders, committed file names)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")
+    """A filesystem-safe id for a teacher spec (cache folders, committed file names); a long spec keeps its head
+    and ends in a hash of the whole, so two long specs that differ only at the end stay apart."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", spec).strip("_")
+    if len(safe) <= MAX_ID:
+        return safe
+    return f"{safe[:MAX_ID - 17]}-{hashlib.sha256(spec.encode()).hexdigest()[:16]}"
 
 
 def cache_dir(teacher: str, dataset: str, key: str) -> Path:

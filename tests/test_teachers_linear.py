@@ -2,6 +2,7 @@
 logits (with the committed MiniLM), and the one-line refusals of bad ensembles and --oof values."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -195,6 +196,7 @@ def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
 def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_path, small_grids):
     """Transfer text is labelled by each member's fitted model; a logits file or a student run folder is a
     member for the students' splits, but a logits file cannot label new text."""
+    from kdsuite.teachers.logit_store import teacher_id
     from kdsuite.teachers.runs import load_teacher_logits
     from kdsuite.teachers.runs import run_teacher
     from kdsuite.teachers.transfer import augmented_logits, label_texts
@@ -218,6 +220,12 @@ def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_
     mixed = load_teacher_logits(spec, emotion)
     minilm = _log_softmax(load_teacher_logits("minilm-l6", emotion)["test"])
     np.testing.assert_allclose(mixed["test"], 0.5 * minilm + 0.5 * _log_softmax(nb["test"]), atol=1e-2)
+    deep = tmp_path / ("d" * 200) / "run"  # its spec's file-safe name is longer than a file name may be
+    shutil.copytree(run_dir, deep)
+    np.testing.assert_allclose(load_teacher_logits(f"minilm-l6+student:{deep}@0.5,0.5", emotion)["test"],
+                               mixed["test"])
+    ids = {teacher_id(f"minilm-l6+student:{deep}{end}") for end in ("@0.5,0.5", "@0.4,0.6")}
+    assert len(ids) == 2 and max(map(len, ids)) <= 100
     with pytest.raises(KdsuiteError, match="cannot label new text"):
         label_texts(emotion, f"nbsvm+logits:{run_dir / 'logits.npz'}", texts)
     with pytest.raises(KdsuiteError, match="cannot label new text"):  # nor label a transfer set member by member
