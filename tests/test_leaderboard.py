@@ -129,3 +129,21 @@ def test_seeds_that_learned_from_different_teacher_runs_are_flagged(records):
     md = leaderboard.markdown(rows, [], {"records": 3, "suites": [], "commits": []})
     runs = f"2 sets of teacher logits ({'a' * 16}, {'b' * 16})"
     assert f"- imdb fasttext-w kd+transfer tensorflow ← nbsvm: {runs}" in md
+
+
+def test_seeds_that_ran_with_different_cell_options_are_flagged(records):
+    """Records of one student, kind and teacher with different options (another transfer set) are averaged
+    into one row as seeds; the leaderboard names the option and its values."""
+    from dataclasses import replace
+
+    kd = [r for r in records if (r.model, r.kind, r.teacher) == ("fasttext-w", "kd+transfer", "nbsvm")]
+    provenance = {"records": 3, "suites": [], "commits": []}
+    rows = leaderboard.aggregate(kd)
+    assert rows[0]["mixed_settings"] == {}
+    assert "different settings" not in leaderboard.markdown(rows, [], provenance)
+    other = replace(kd[2], cell={**kd[2].cell, "data": {**kd[2].cell.get("data", {}), "transfer": "tang:2"}})
+    rows = leaderboard.aggregate(kd[:2] + [other])
+    spec = kd[0].cell.get("data", {}).get("transfer", "-")
+    assert rows[0]["mixed_settings"] == {"data.transfer": sorted([str(spec), "tang:2"])}
+    md = leaderboard.markdown(rows, [], provenance)
+    assert f"- imdb fasttext-w kd+transfer tensorflow ← nbsvm: data.transfer {' / '.join(sorted([str(spec), 'tang:2']))}" in md

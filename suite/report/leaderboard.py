@@ -67,8 +67,26 @@ def aggregate(records: list[Result | ExportRecord]) -> list[dict]:
             "config_hash": store.key(config=first.config, recipe=first.data_recipe),
             "commit": ",".join(sorted({str(r.commit) for r in group})),
             "teacher_runs": sorted({r.teacher_logits for r in group if getattr(r, "teacher_logits", None)}),
+            "mixed_settings": _mixed_settings(group),
         })
     return sorted(rows, key=lambda r: (r["dataset"], -r["accuracy"], BACKEND_ORDER.get(r["backend"], 9)))
+
+
+def _mixed_settings(group: list) -> dict[str, list[str]]:
+    """The cell options (`train.epochs`, `data.transfer`, ...) on which a row's seeds differ, each with its values:
+    records of one student, kind and teacher written with different options (`kdsuite distill --transfer ...`
+    into one store) are averaged as if they were seeds, so the leaderboard says so. Tuned values (`config`) may
+    differ by seed and are not compared."""
+    flat = [_flatten({k: v for k, v in (getattr(r, "cell", None) or {}).items() if k != "seed"}) for r in group]
+    values = {k: sorted({str(f.get(k, "-")) for f in flat}) for k in sorted({k for f in flat for k in f})}
+    return {k: v for k, v in values.items() if len(v) > 1}
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
 
 
 def primary(rows: list[dict]) -> list[dict]:
@@ -157,6 +175,11 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
         out += ["", "## Rows whose seeds learned from different runs of their teacher", ""] + [
             f"- {r['dataset']} {r['model']} {r['kind']} {r['backend'] or '-'} ← {r['teacher']}: "
             f"{len(r['teacher_runs'])} sets of teacher logits ({', '.join(r['teacher_runs'])})" for r in mixed]
+    mixed = [r for r in rows if r["mixed_settings"]]
+    if mixed:
+        out += ["", "## Rows whose seeds ran with different settings (averaged all the same)", ""] + [
+            f"- {r['dataset']} {r['model']} {r['kind']} {r['backend'] or '-'} ← {r['teacher'] or '-'}: " + "; ".join(
+                f"{k} {' / '.join(v)}" for k, v in r["mixed_settings"].items()) for r in mixed]
     if unsupported:
         out += ["", "## Not exported", ""] + [f"- {u.dataset} {u.model}: {u.error}" for u in unsupported]
     if failed:
