@@ -147,3 +147,8 @@ def test_seeds_that_ran_with_different_cell_options_are_flagged(records):
     assert rows[0]["mixed_settings"] == {"data.transfer": sorted([str(spec), "tang:2"])}
     md = leaderboard.markdown(rows, [], provenance)
     assert f"- imdb fasttext-w kd+transfer tensorflow ← nbsvm: data.transfer {' / '.join(sorted([str(spec), 'tang:2']))}" in md
+    scratch = [r for r in records if (r.model, r.kind) == ("fasttext-w", "scratch")]  # reads no transfer set
+    other = replace(scratch[2], cell={**scratch[2].cell, "data": {**scratch[2].cell.get("data", {}), "transfer": "tang:2"}})
+    assert leaderboard.aggregate(scratch[:2] + [other])[0]["mixed_settings"] == {}
+    other = replace(scratch[2], cell={**scratch[2].cell, "train": {**scratch[2].cell.get("train", {}), "epochs": 7}})
+    assert list(leaderboard.aggregate(scratch[:2] + [other])[0]["mixed_settings"]) == ["train.epochs"]

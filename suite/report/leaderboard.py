@@ -76,8 +76,11 @@ def _mixed_settings(group: list) -> dict[str, list[str]]:
     """The cell options (`train.epochs`, `data.transfer`, ...) on which a row's seeds differ, each with its values:
     records of one student, kind and teacher written with different options (`kdsuite distill --transfer ...`
     into one store) are averaged as if they were seeds, so the leaderboard says so. Tuned values (`config`) may
-    differ by seed and are not compared."""
+    differ by seed and are not compared, nor is a transfer set where the kind reads none (a suite's scratch cells
+    carry its `data.transfer`, `kdsuite distill --no-kd` cells do not)."""
     flat = [_flatten({k: v for k, v in (getattr(r, "cell", None) or {}).items() if k != "seed"}) for r in group]
+    if group[0].kind != "kd+transfer":
+        flat = [{k: v for k, v in f.items() if k != "data.transfer"} for f in flat]
     values = {k: sorted({str(f.get(k, "-")) for f in flat}) for k in sorted({k for f in flat for k in f})}
     return {k: v for k, v in values.items() if len(v) > 1}
 
