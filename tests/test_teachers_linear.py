@@ -383,3 +383,24 @@ def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_di
     row = next(r for r in records if r.kind == "teacher")
     accuracy = (teacher["test"].argmax(1) == ds.splits["test"].labels).mean()
     assert accuracy == pytest.approx(row.test["accuracy"], abs=1e-6)
+
+
+def test_committed_amazon_imdb_students_learned_from_the_shipped_refit(data_dir):
+    """`reports/amazon_imdb`: its teacher is a refit of `amazon_tang`'s MiniLM-L6 (the same logits up to float16
+    rounding), with the transfer set's logits as its kd+transfer cells saw them (the unused rows, the `tang:6`
+    copies and 20,000 IMDb reviews); every distilled record's teacher hash is that of those files."""
+    from kdsuite.data.datasets import load_dataset
+    from kdsuite.records import read_records
+    from kdsuite.teachers.logit_store import array_hash, load_logits_file, read_npz
+    from tests.conftest import REPO
+
+    folder = REPO / "reports" / "amazon_imdb"
+    ds = load_dataset("amazon_polarity", data_dir, max_train=6000)
+    teacher = load_logits_file(folder / "amazon_polarity__minilm-l6.npz", ds)
+    shipped = load_logits_file(REPO / "reports" / "amazon_tang" / "amazon_polarity__minilm-l6.npz", ds)
+    assert all(np.abs(teacher[s] - shipped[s]).max() < 2e-3 for s in teacher)
+    transfer = read_npz(folder / "amazon_polarity__minilm-l6__unused+tang6+imdb.unsup20000-s0.npz")["logits"]
+    assert len(transfer) > len(ds.full_train) - len(ds.train_index) + 6 * len(ds.train_index)  # IMDb rows too
+    kd = [r for r in read_records(folder / "results") if r.kind == "kd+transfer"]
+    assert sorted(r.seed for r in kd) == [0, 1, 2] and {r.teacher_logits for r in kd} == {
+        array_hash(teacher | {"train": teacher["train"][ds.train_index], "transfer": transfer})}
