@@ -360,47 +360,34 @@ def test_committed_report_teacher_is_its_members_recombined(data_dir, folder, da
     assert accuracy > max(m["test_accuracy"] for m in shipped["fit"]["members"])
 
 
-@pytest.mark.parametrize("report", ["amazon_tang", "amazon_cnn"])
-def test_committed_amazon_tang_students_learned_from_the_shipped_teacher(data_dir, report):
-    """`reports/amazon_tang` (fastText-xw) and `reports/amazon_cnn` (Kim CNN): their teacher is a MiniLM-L6 run
-    whose logits are shipped in `amazon_tang`, with the transfer set's logits as its kd+transfer cells saw them
-    (the unused rows' and the `tang:6` copies'); every distilled record's teacher hash is that of those files,
-    and the teacher row's accuracy is theirs."""
+TANG6 = ("amazon_tang", "amazon_polarity__minilm-l6__unused+tang6-s0.npz", 0)  # folder, transfer file, copies beyond
+
+
+@pytest.mark.parametrize("report,shipped", [("amazon_tang", TANG6), ("amazon_cnn", TANG6), (
+    "amazon_imdb", ("amazon_imdb", "amazon_polarity__minilm-l6__unused+tang6+imdb.unsup20000-s0.npz", 6))])
+def test_committed_amazon_students_learned_from_the_shipped_teacher(data_dir, report, shipped):
+    """`reports/amazon_tang` (fastText-xw), `amazon_cnn` and `amazon_imdb` (Kim CNN): their teacher is a MiniLM-L6
+    run whose logits are shipped in `amazon_tang` (`amazon_imdb` ships its refit: the same logits up to float16
+    rounding), with the transfer set's logits as the kd+transfer cells saw them (the unused rows, the `tang:6`
+    copies, and in `amazon_imdb` 20,000 IMDb reviews); every distilled record's teacher hash is that of those
+    files, and the teacher row's accuracy is theirs."""
     from kdsuite.data.datasets import load_dataset
     from kdsuite.records import read_records
     from kdsuite.teachers.logit_store import array_hash, load_logits_file, read_npz
     from tests.conftest import REPO
 
-    folder = REPO / "reports" / "amazon_tang"
+    folder, transfer_file, copies = REPO / "reports" / shipped[0], shipped[1], shipped[2]
     ds = load_dataset("amazon_polarity", data_dir, max_train=6000)
     teacher = load_logits_file(folder / "amazon_polarity__minilm-l6.npz", ds)
-    transfer = read_npz(folder / "amazon_polarity__minilm-l6__unused+tang6-s0.npz")["logits"]
-    assert len(transfer) > len(ds.full_train) - len(ds.train_index)  # the unused rows and the augmented copies
+    first = load_logits_file(REPO / "reports" / "amazon_tang" / "amazon_polarity__minilm-l6.npz", ds)
+    assert all(np.abs(teacher[s] - first[s]).max() < 2e-3 for s in teacher)
+    transfer = read_npz(folder / transfer_file)["logits"]
+    unused = len(ds.full_train) - len(ds.train_index)
+    assert len(transfer) > unused + copies * len(ds.train_index)  # the unused rows and more (IMDb: beyond all copies)
     records = read_records(REPO / "reports" / report / "results")
     kd = [r for r in records if r.kind == "kd+transfer"]
-    assert len(kd) == 3 and {r.teacher_logits for r in kd} == {
+    assert sorted(r.seed for r in kd) == [0, 1, 2] and {r.teacher_logits for r in kd} == {
         array_hash(teacher | {"train": teacher["train"][ds.train_index], "transfer": transfer})}
     row = next(r for r in records if r.kind == "teacher")
     accuracy = (teacher["test"].argmax(1) == ds.splits["test"].labels).mean()
     assert accuracy == pytest.approx(row.test["accuracy"], abs=1e-6)
-
-
-def test_committed_amazon_imdb_students_learned_from_the_shipped_refit(data_dir):
-    """`reports/amazon_imdb`: its teacher is a refit of `amazon_tang`'s MiniLM-L6 (the same logits up to float16
-    rounding), with the transfer set's logits as its kd+transfer cells saw them (the unused rows, the `tang:6`
-    copies and 20,000 IMDb reviews); every distilled record's teacher hash is that of those files."""
-    from kdsuite.data.datasets import load_dataset
-    from kdsuite.records import read_records
-    from kdsuite.teachers.logit_store import array_hash, load_logits_file, read_npz
-    from tests.conftest import REPO
-
-    folder = REPO / "reports" / "amazon_imdb"
-    ds = load_dataset("amazon_polarity", data_dir, max_train=6000)
-    teacher = load_logits_file(folder / "amazon_polarity__minilm-l6.npz", ds)
-    shipped = load_logits_file(REPO / "reports" / "amazon_tang" / "amazon_polarity__minilm-l6.npz", ds)
-    assert all(np.abs(teacher[s] - shipped[s]).max() < 2e-3 for s in teacher)
-    transfer = read_npz(folder / "amazon_polarity__minilm-l6__unused+tang6+imdb.unsup20000-s0.npz")["logits"]
-    assert len(transfer) > len(ds.full_train) - len(ds.train_index) + 6 * len(ds.train_index)  # IMDb rows too
-    kd = [r for r in read_records(folder / "results") if r.kind == "kd+transfer"]
-    assert sorted(r.seed for r in kd) == [0, 1, 2] and {r.teacher_logits for r in kd} == {
-        array_hash(teacher | {"train": teacher["train"][ds.train_index], "transfer": transfer})}

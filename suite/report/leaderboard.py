@@ -178,11 +178,11 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
         out += ["", "## Rows whose seeds learned from different runs of their teacher", ""] + [
             f"- {r['dataset']} {r['model']} {r['kind']} {r['backend'] or '-'} ← {r['teacher']}: "
             f"{len(r['teacher_runs'])} sets of teacher logits ({', '.join(r['teacher_runs'])})" for r in mixed]
-    mixed = [r for r in rows if r["mixed_settings"]]
-    if mixed:
+    varied = [r for r in rows if r["mixed_settings"]]
+    if varied:
         out += ["", "## Rows whose seeds ran with different settings (averaged all the same)", ""] + [
             f"- {r['dataset']} {r['model']} {r['kind']} {r['backend'] or '-'} ← {r['teacher'] or '-'}: " + "; ".join(
-                f"{k} {' / '.join(v)}" for k, v in r["mixed_settings"].items()) for r in mixed]
+                f"{k} {' / '.join(v)}" for k, v in r["mixed_settings"].items()) for r in varied]
     if unsupported:
         out += ["", "## Not exported", ""] + [f"- {u.dataset} {u.model}: {u.error}" for u in unsupported]
     if failed:
