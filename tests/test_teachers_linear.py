@@ -166,7 +166,9 @@ def test_out_of_fold_logits(emotion, data_dir, tmp_path):
 
 def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
     """minilm-l6 (committed logits) + nbsvm: the weighted mean of log-probabilities, weights chosen on
-    validation and recorded; given weights are used as given; the row names its members."""
+    validation and recorded; given weights are used as given; the row names its members and `--out` stores it."""
+    from kdsuite.cli import main
+    from kdsuite.report.leaderboard import aggregate, load_records
     from kdsuite.teachers.runs import load_teacher_logits, teacher_record
     from kdsuite.teachers.runs import run_teacher
 
@@ -191,6 +193,14 @@ def test_ensemble_of_committed_minilm_and_nbsvm(emotion, data_dir, tmp_path):
     given = load_teacher_logits("minilm-l6+nbsvm@0.3,0.7", emotion)
     np.testing.assert_allclose(given["validation"], 0.3 * members["minilm-l6"]["validation"]
                                + 0.7 * members["nbsvm"]["validation"], atol=1e-2)
+
+    store = tmp_path / "store"  # `kdsuite teacher --out` stores the row a suite's teacher cell would, once
+    for _ in range(2):
+        assert main(["teacher", "emotion", "--data-dir", str(data_dir), "--teacher", "minilm-l6+nbsvm",
+                     "--out", str(store)]) == 0
+    (stored,) = aggregate(load_records(store / "results")[0])
+    assert (stored["model"], stored["kind"], stored["seeds"]) == ("minilm-l6+nbsvm", "teacher", 1)
+    assert stored["accuracy"] == pytest.approx(r["test"]["accuracy"])
 
 
 def test_ensemble_labels_new_text_and_takes_logits_files(emotion, data_dir, tmp_path, small_grids):

@@ -1,9 +1,10 @@
 """`kdsuite teacher DATASET --teacher T`: fit a teacher once and cache its logits for every split; an ensemble
-(`--teacher a+b`) combines its members' logits; `--oof K` gives out-of-fold logits for the training rows."""
+(`--teacher a+b`) combines its members' logits; `--oof K` gives out-of-fold logits for the training rows;
+`--out STORE` also stores the teacher's row, as a suite's teacher cell does."""
 
 from __future__ import annotations
 
-from kdsuite.cli.common import data_args, print_model_result
+from kdsuite.cli.common import data_args, data_options, print_model_result
 
 
 def add(sub) -> None:
@@ -31,14 +32,22 @@ def add(sub) -> None:
                    help="label each training row with a model refitted without its fold (K folds; scikit-learn "
                         "teachers and ensembles of them); validation/test logits still come from the full fit")
     p.add_argument("--ship", help="also write compact float16 logits here (teachers/logits ships them with kdsuite)")
+    p.add_argument("--out", help="also write the teacher's row into this results store (OUT/results), so that "
+                                 "`kdsuite report` shows it beside the students distilled from it")
     p.set_defaults(run=run, show=print_model_result)
 
 
 def run(args) -> dict:
     from kdsuite.teachers.runs import run_teacher
 
-    return run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
-                       train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
-                       lr=args.learning_rate, seed=args.seed, data_seed=args.data_seed, val_size=args.val_size,
-                       unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship,
-                       oof=args.oof, truncation=args.truncation, checkpoint_every=args.checkpoint_every)
+    result = run_teacher(args.dataset, args.teacher, epochs=args.epochs, max_length=args.max_length,
+                         train_fraction=args.train_fraction, max_train=args.max_train, batch_size=args.batch_size,
+                         lr=args.learning_rate, seed=args.seed, data_seed=args.data_seed, val_size=args.val_size,
+                         unlabelled_rows=args.unlabelled_rows, data_dir=args.data_dir, ship_dir=args.ship,
+                         oof=args.oof, truncation=args.truncation, checkpoint_every=args.checkpoint_every)
+    if args.out:  # the row a suite's teacher cell stores: the same cell, read from the logits just cached
+        from kdsuite.config import Cell
+        from kdsuite.engine.cell import run as run_cell
+
+        run_cell(Cell(args.dataset, args.teacher, "teacher", data=data_options(args)), args.out, args.data_dir)
+    return result
