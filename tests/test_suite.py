@@ -43,9 +43,6 @@ BAD_SUITES = {
     'datasets = ["emotion"]\n[data.emotion]\ntransfer = "tang:0"': "transfer 'tang:0'",
     'datasets = ["emotion"]\n[extra_seeds]\nstudents = ["mlp"]\nseeds = [-1]': "[extra_seeds] seeds: expected integers",
     'datasets = ["emotion"]\nexports = ["onnx"]': "exports: unknown value 'onnx'",
-    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:cnn"\nstudents = ["mlp"]\nkinds = ["scratch", "kd"]':
-        "teacher member 'scratch:cnn:0' (emotion) needs the suite's scratch cell of 'cnn' on tensorflow at seed 0",
-    'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp:4"\nstudents = ["mlp"]\nkinds = ["scratch", "kd"]': "at seed 4",
     'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp@0.5,0.5"\nstudents = ["mlp"]\nkinds = ["kd"]':
         "with weights, give each scratch member its seed",
     'datasets = ["emotion"]\nteacher = "minilm-l6+scratch:mlp:x"\nstudents = ["mlp"]\nkinds = ["kd"]':
@@ -435,6 +432,28 @@ def test_an_ensemble_teacher_of_the_suites_own_scratch_cells_runs_after_them():
     assert _waits_for(jobs[("mlp", "kd", 0, "jax")], member)  # a jax student learns from the TensorFlow member
     assert not _waits_for(jobs[("mlp", "kd", 0, "jax")], jobs[("cnn", "scratch", 1, "jax")])
     assert not _waits_for(jobs[("mlp", "scratch", 0, "tensorflow")], member)
+
+
+def test_scratch_members_the_grid_lacks_are_added_on_tensorflow():
+    """Students on JAX only, teacher members that are no student of the suite, one at a seed beyond the suite's:
+    each member is still the scratch cell of its student on TensorFlow at its seed, run first, and a run filtered
+    by student or seed keeps the members its teacher needs."""
+    from kdsuite.grid.runner import expand, select
+    from kdsuite.grid.suites import parse_suite
+
+    suite = parse_suite("t", {"datasets": ["emotion"], "teacher": "scratch:cnn+scratch:cnn:3", "students": ["mlp"],
+                              "kinds": ["scratch", "kd"], "seeds": [0, 1], "backends": ["jax"],
+                              "train": {"epochs": 7}}, "t.toml")
+    assert suite.teacher == "scratch:cnn:0+scratch:cnn:1+scratch:cnn:3"
+    cells = expand(suite)
+    order = [(c.model, c.kind, c.seed, c.backend) for c in cells]
+    assert order[:4] == [("cnn", "scratch", 0, "tensorflow"), ("cnn", "scratch", 1, "tensorflow"),
+                         ("cnn", "scratch", 3, "tensorflow"), (suite.teacher, "teacher", 0, None)]
+    assert sorted(order[4:]) == [("mlp", k, seed, "jax") for k in ("kd", "scratch") for seed in (0, 1)]
+    assert all(c.train == {"epochs": 7} for c in cells if c.model == "cnn")  # the suite's training options
+    picked = [(c.model, c.kind, c.seed) for c in select(cells, seeds="1", students="mlp")]
+    assert picked == [("cnn", "scratch", 0), ("cnn", "scratch", 1), ("cnn", "scratch", 3), ("mlp", "scratch", 1),
+                      ("mlp", "kd", 1)]  # the teacher's row is a seed-0 cell; a kd cell reads the members itself
 
 
 def test_a_dataset_may_name_its_own_teacher():

@@ -55,6 +55,12 @@ def expand(suite: Suite) -> list[Cell]:
                               teacher if kind != "scratch" else None, train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", train, data)
                   for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
+        # a `scratch:NAME:SEED` teacher member is the scratch cell of NAME on TensorFlow at SEED: added where the grid
+        # lacks it (students on JAX or PyTorch only, a member that is no student of the suite, a seed beyond the suite's)
+        for name, seed in scratch_members(teacher):
+            member = Cell(dataset, name, "scratch", seed, "tensorflow", None, train, data)
+            if member not in cells:
+                cells.append(member)
     return _members_first(cells)
 
 
@@ -63,17 +69,24 @@ def select(cells: list[Cell], datasets: str | None = None, seeds: str | None = N
     """The cells of these datasets, seeds and students (comma-separated; None: all). The student filter leaves
     baselines and teacher rows in, so `--students NEW` runs a new student's cells beside the stored rest."""
     keep = lambda spec, value: spec is None or str(value) in spec.split(",")  # noqa: E731
-    return [c for c in cells if keep(datasets, c.dataset) and keep(seeds, c.seed)
-            and (not c.student or keep(students, c.model))]
+    needed = _teacher_members(cells)  # the kept cells' ensemble teacher needs them, whatever their student or seed
+    return [c for c in cells if keep(datasets, c.dataset) and (c in needed or keep(seeds, c.seed)
+                                                               and (not c.student or keep(students, c.model)))]
+
+
+def _teacher_members(cells: list[Cell]) -> list[Cell]:
+    """The scratch cells among `cells` that are members of an ensemble teacher (`scratch:NAME:SEED`) of their
+    dataset."""
+    members = {(c.dataset, name, seed) for c in cells for name, seed in
+               scratch_members(c.model if c.kind == "teacher" else c.teacher)}
+    return [c for c in cells if c.kind == "scratch" and c.backend == "tensorflow"
+            and (c.dataset, c.model, c.seed) in members]
 
 
 def _members_first(cells: list[Cell]) -> list[Cell]:
     """`cells` with the scratch cells that are members of their dataset's ensemble teacher (`scratch:NAME:SEED`)
     moved before that dataset's first cell that reads the teacher, so one cell after another finds them done."""
-    members = {(c.dataset, name, seed) for c in cells for name, seed in
-               scratch_members(c.model if c.kind == "teacher" else c.teacher)}
-    first = [c for c in cells if c.kind == "scratch" and c.backend == "tensorflow"
-             and (c.dataset, c.model, c.seed) in members]
+    first = _teacher_members(cells)
     rest = [c for c in cells if c not in first]
     for cell in first:
         at = next(i for i, c in enumerate(rest) if c.dataset == cell.dataset and c.kind not in ("baseline", "scratch"))

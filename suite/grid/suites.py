@@ -158,23 +158,17 @@ def parse_suite(name: str, raw: dict, where: str) -> Suite:
                 raise KdsuiteError(f"{where}: [data.{name}] {exc}") from None
         if not 0 < opts.get("train_fraction", 1) <= 1 or not 0 < opts.get("val_size", 0.5) < 1:
             raise KdsuiteError(f"{where}: [data.{name}] train_fraction must be in (0, 1], val_size in (0, 1)")
-    return _scratch_members_checked(suite, where)
+    return _scratch_members_seeded(suite, where)
 
 
-def _scratch_members_checked(suite: Suite, where: str) -> Suite:
-    """The suite with each teacher's seedless `scratch:NAME` members written per seed, once each member names a
-    scratch cell of this suite (student NAME of that dataset, kind scratch, on TensorFlow, a seed of the suite)."""
+def _scratch_members_seeded(suite: Suite, where: str) -> Suite:
+    """The suite with each teacher's seedless `scratch:NAME` members written once per seed of the suite."""
     try:
         teacher = suite.teacher and with_scratch_seeds(suite.teacher, suite.seeds)
         data = {name: opts | ({"teacher": with_scratch_seeds(opts["teacher"], suite.seeds)} if "teacher" in opts else {})
                 for name, opts in suite.data.items()}
         for dataset in suite.datasets:
-            opts = data.get(dataset, {})
-            for student, seed in scratch_members(opts.get("teacher", teacher)):
-                if student not in opts.get("students", suite.students) or "scratch" not in suite.kinds or \
-                        "tensorflow" not in suite.backends or seed not in suite.seeds:
-                    raise KdsuiteError(f"teacher member 'scratch:{student}:{seed}' ({dataset}) needs the suite's scratch cell "
-                                       f"of {student!r} on tensorflow at seed {seed}")
+            scratch_members(data.get(dataset, {}).get("teacher", teacher))  # a malformed member fails here
     except KdsuiteError as exc:
         raise KdsuiteError(f"{where}: {exc}") from None
     return replace(suite, teacher=teacher, data=data)
