@@ -1,6 +1,8 @@
 """Leaderboard rows from committed IMDb records (report/leaderboard.py, report/gain.py): one student distilled
 from two teachers keeps two rows, each measured against its own teacher."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,27 @@ def test_gain_takes_the_best_variant_and_its_own_teachers_lead(records):
     assert row["teacher_lead"] == pytest.approx(_teacher_accuracy(records, teacher) - row["scratch"])
     assert f"| fasttext-w | {kind} ← {teacher} |" in "\n".join(gain.markdown(gain.table(records)["imdb"], "imdb",
                                                                             several=True))
+
+
+def test_a_teacher_of_run_folders_counts_their_parameters_and_is_named_by_folder():
+    """`reports/emotion_six`: a `kdsuite teacher --out` row of six `student:RUN` members; the report adds the
+    parameters of the records whose run folders they are, names a member whose record is absent, and tables
+    name each member by its folder."""
+    from kdsuite.report import members
+
+    records = [r for r in read_records(REPO / "reports" / "emotion_six" / "results") if r.status == "ok"]
+    teacher = next(r for r in records if r.kind == "teacher")
+    cnns = [r for r in records if (r.model, r.kind) == ("cnn", "scratch")]
+    assert teacher.param_count == 0 and len(cnns) == 6 and teacher.teacher.count("+student:") == 5
+    sized = next(r for r in members.sized(records) if r.kind == "teacher")
+    assert sized.param_count == sum(r.param_count for r in cnns) and sized.param_count_note.endswith("parameters")
+    short = next(r for r in members.sized([r for r in records if r is not cnns[0]]) if r.kind == "teacher")
+    assert short.param_count == 5 * cnns[0].param_count
+    assert short.param_count_note.endswith(f"(not in this store: student:{cnns[0].run_dir})")
+    rows = leaderboard.aggregate(members.sized(records))
+    text = leaderboard.markdown(rows, [], {"records": len(records), "suites": [], "commits": []})
+    name = "+".join(f"student:{Path(m).name}" for m in teacher.teacher.replace("student:", "").split("+"))
+    assert f"| {name} | ensemble | teacher | {sized.param_count:,} |" in text and "/work" not in text
 
 
 def test_kind_label_names_run_folder_members_by_folder():

@@ -14,7 +14,7 @@ from kdsuite.metrics import calibration, reliability, softmax
 from kdsuite.records import Result, StudentRecord, TeacherRecord
 from kdsuite.report import logits as kept
 from kdsuite.report.figures import pyplot, save_figure
-from kdsuite.report.order import kind_label, row_order, several_teachers
+from kdsuite.report.order import kind_label, row_order, several_teachers, teacher_name
 
 BINS = 15
 
@@ -88,7 +88,7 @@ def markdown(rows: list[dict], dataset: str, plotted: bool) -> list[str]:
            "logits), mean over seeds, from the kept logits in `logits/`.", "",
            "| model | kind | backend | seeds | ECE | T | ECE after scaling |", "|" + "---|" * 7]
     several = several_teachers((r["kind"], r["teacher"]) for r in rows)
-    out += [f"| {r['model']} | {kind_label(r['kind'], r['teacher'], several)} | {r['backend'] or '-'} | "
+    out += [f"| {teacher_name(r['model'])} | {kind_label(r['kind'], r['teacher'], several)} | {r['backend'] or '-'} | "
             f"{r['seeds']} | {100 * r['ece']:.2f} | {r['temperature']:.2f} | {100 * r['ece_scaled']:.2f} |"
             for r in rows]
     return out + ([""] + [f"![{dataset} reliability](calibration_{dataset}.png)"] if plotted else []) + [""]

@@ -18,7 +18,7 @@ from kdsuite.metrics import softmax
 from kdsuite.records import Result, StudentRecord, TeacherRecord
 from kdsuite.report import logits as kept
 from kdsuite.report.figures import pyplot, save_figure
-from kdsuite.report.order import kind_label, row_order, several_teachers
+from kdsuite.report.order import kind_label, row_order, several_teachers, teacher_name
 
 REACH = 0.005  # the teacher's validation accuracy minus half a point
 SHARES = (0.05, 0.2)  # fallback shares in the leaderboard
@@ -185,9 +185,10 @@ def markdown(entry: dict | None, dataset: str, plotted: bool) -> list[str]:
         return []
     shares = [k for k in entry["rows"][0] if k.endswith("%")]
     ms, several = entry["teacher_ms"], several_teachers((r["kind"], r["teacher"]) for r in entry["rows"])
+    speed = f", {ms} ms per row" if ms else ""
     out = ["### Teacher fallback", "",
            f"The student answers when its top probability is at least a threshold, else the teacher "
-           f"({entry['teacher']}, {100 * entry['teacher_accuracy']:.2f}%{f', {ms} ms per row' if ms else ''}). "
+           f"({teacher_name(entry['teacher'])}, {100 * entry['teacher_accuracy']:.2f}%{speed}). "
            f"Thresholds chosen on validation, measured on test: *S%* routes S of the validation rows; *reach* is "
            f"the smallest share within {100 * REACH:.1f} point of the teacher's validation accuracy. Cells: test "
            f"accuracy % / speed as times the teacher's rows/s at batch 1 (mean over seeds).", "",
@@ -195,7 +196,8 @@ def markdown(entry: dict | None, dataset: str, plotted: bool) -> list[str]:
            "|" + "---|" * (7 + len(shares))]
     for r in entry["rows"]:
         reach = r["reach"]
-        out.append(f"| {r['model']} | {kind_label(r['kind'], r['teacher'], several)} | {r['backend'] or '-'} | "
+        out.append(f"| {teacher_name(r['model'])} | {kind_label(r['kind'], r['teacher'], several)} | "
+                   f"{r['backend'] or '-'} | "
                    f"{_cell(r['alone'])} | "
                    + " | ".join(_cell(r[s]) for s in shares)
                    + f" | {reach['threshold']:.3f} | {100 * reach['share']:.1f}% | {_cell(reach)} |")

@@ -17,7 +17,7 @@ from kdsuite import store
 from kdsuite.records import CellRecord, ExportRecord, FailedRecord, Record, Result, StudentRecord, read_records, to_json
 from kdsuite.report import calibration, cascade, diagnose, gain, logits, members
 from kdsuite.report.figures import save_figure
-from kdsuite.report.order import BACKEND_ORDER, kind_label, several_teachers
+from kdsuite.report.order import BACKEND_ORDER, kind_label, several_teachers, teacher_name
 
 CSV_FIELDS = ("dataset", "model", "family", "kind", "backend", "seeds", "param_count", "disk_bytes",
               "accuracy", "accuracy_std", "macro_f1", "macro_f1_std", "val_accuracy", "pct_of_teacher", "latency_ms_b1",
@@ -139,7 +139,8 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
                 "rows/s | backend | seeds |", "|" + "---|" * 12]
         for r in sub:
             out.append(
-                f"| {r['model']} | {r['family']} | {kind_label(r['kind'], r['teacher'], several[dataset])} | "
+                f"| {teacher_name(r['model'])} | {r['family']} | "
+                f"{kind_label(r['kind'], r['teacher'], several[dataset])} | "
                 f"{_fmt(r['param_count'], ',')} | "
                 f"{_fmt(r['disk_bytes'] and round(r['disk_bytes'] / 1024), ',')} | {_acc(r)} | "
                 f"{_acc(r, 'macro_f1')} | {_fmt(r['pct_of_teacher'], '.1f')} | {_fmt(r['latency_ms_b1'], '.2f')} | "
@@ -156,7 +157,8 @@ def markdown(rows: list[dict], failed: list[FailedRecord], provenance: dict,
         vals = [acc.get((d, model, kind)) for d in datasets]
         got = [v["accuracy"] for v in vals if v]
         mean = f"{100 * np.mean(got):.2f}" if len(got) == len(datasets) else ""
-        out.append(f"| {model} | {kind} | " + " | ".join(_acc(v) if v else "" for v in vals) + f" | {mean} |")
+        cells = " | ".join(_acc(v) if v else "" for v in vals)
+        out.append(f"| {teacher_name(model)} | {kind} | {cells} | {mean} |")
     multi = [r for r in rows if r["backend"]]
     by_student = defaultdict(list)
     for r in multi:
@@ -221,12 +223,12 @@ def plot(rows: list[dict], dataset: str, out_dir: Path) -> None:
         if r["kind"] in ("teacher", "baseline"):
             ax.axhline(100 * r["accuracy"], ls="--" if r["kind"] == "teacher" else ":", color="grey")
             ax.scatter([r["param_count"]], [100 * r["accuracy"]], marker=markers[r["kind"]], s=90,
-                       label=f"{r['model']} ({r['kind']})")
+                       label=f"{teacher_name(r['model'])} ({r['kind']})")
     front = pareto([(r["param_count"], 100 * r["accuracy"]) for r in sub])
     ax.step(*zip(*front), where="post", color="black", lw=1, alpha=0.6, label="Pareto front")
     for r in sub:
         if (r["param_count"], 100 * r["accuracy"]) in front:
-            ax.annotate(r["model"], (r["param_count"], 100 * r["accuracy"]), fontsize=7, xytext=(3, 3),
+            ax.annotate(teacher_name(r["model"]), (r["param_count"], 100 * r["accuracy"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
     ax.set_xscale("log")
     ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)", title=f"{dataset}: accuracy vs parameters")
