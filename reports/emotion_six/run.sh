@@ -13,9 +13,15 @@ T="$T+student:$M/f31dc9666ad7649f+student:$M/7486a5c23450c8fc+student:$M/5a129da
 # 2. their ensemble, weights chosen on validation (teacher.json), and their labels of tang:30 (cached; the
 #    1-epoch mlp fit only triggers the labelling in a TensorFlow process and is discarded)
 kdsuite teacher emotion --teacher "$T" --json > teacher.json
+kdsuite teacher emotion --teacher "$T" --out "$STORE"   # its leaderboard row (the cached ensemble)
 kdsuite distill emotion --student mlp --teacher "$T" --transfer tang:30 --backend tensorflow --epochs 1 --out prelabel
 # 3. mlp-quad on JAX, 100 epochs, patience 8, distilled; its scratch twins are reports/emotion_quad's
 for s in 0 1 2; do
   kdsuite distill emotion --student mlp-quad --backend jax --epochs 100 --patience 8 --seed $s --out "$STORE" \
     --teacher "$T" --transfer tang:30
+done
+# trials/: the same cells at T = 2 (seeds 0-2)
+for s in 0 1 2; do
+  kdsuite distill emotion --student mlp-quad --backend jax --epochs 100 --patience 8 --temperature 2 --seed $s \
+    --out trials-store --teacher "$T" --transfer tang:30
 done
