@@ -48,7 +48,12 @@ class TransferSet(NamedTuple):
 def transfer_set(ds: TextDataset, teacher: str, spec: str, seed: int = 0, data_dir: str | None = None) -> TransferSet:
     """The texts (a `TextColumn`, read from their files in batches where they have one) and teacher logits of
     the transfer set `spec` for `ds`, each distinct text once; `data_dir` is where other datasets are read."""
-    parts = [_source(ds, teacher, kind, n, seed, data_dir) for kind, n in parse_transfer(spec)]
+    sources = parse_transfer(spec)
+    for kind, _ in sources:  # before any labelling: its validation and test texts choose and measure the student
+        if (foreign_split(kind) or ("",))[0] == ds.name:
+            raise KdsuiteError(f"transfer {kind!r}: DATASET.SPLIT is another dataset's text; {ds.name}'s own is "
+                               f"'unsup' or 'unused'")
+    parts = [_source(ds, teacher, kind, n, seed, data_dir) for kind, n in sources]
     texts = _joined([p.texts for p in parts])
     keep = _first_occurrences(texts)
     logits = np.concatenate([p.logits for p in parts])

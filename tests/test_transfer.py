@@ -58,7 +58,8 @@ def test_unused_training_rows_as_transfer(tmp_path, capsys):
 
 def test_another_datasets_text_as_transfer(tmp_path, data_dir):
     """`DATASET.SPLIT:N`: the first N texts of a registered dataset's split, labelled by this dataset's teacher
-    (its fitted model, as for augmented copies); an unknown dataset or split is refused in one line."""
+    (its fitted model, as for augmented copies); an unknown dataset or split, or the student's own dataset (whose
+    test texts it is measured on), is refused in one line."""
     from kdsuite.data.datasets import load_dataset
     from kdsuite.teachers.runs import run_teacher
     from kdsuite.teachers.transfer import label_texts, transfer_set
@@ -74,6 +75,10 @@ def test_another_datasets_text_as_transfer(tmp_path, data_dir):
     for spec, message in (("nosuch.train", "not a registered dataset"), ("emotion.unsup", "has no split 'unsup'")):
         with pytest.raises(KdsuiteError, match=message):
             transfer_set(ds, "tfidf-logreg", spec, data_dir=str(data_dir))
+    emotion = load_dataset("emotion", data_dir)
+    for spec in ("emotion.test:5", "emotion.train"):
+        with pytest.raises(KdsuiteError, match=r"another dataset's text; emotion's own is 'unsup' or 'unused'"):
+            transfer_set(emotion, "tfidf-logreg", f"tang:1+{spec}", data_dir=str(data_dir))
 
 
 def test_duplicate_texts_are_kept_once_in_order(data_dir):
