@@ -55,8 +55,8 @@ def expand(suite: Suite) -> list[Cell]:
                               teacher if kind != "scratch" else None, train, data))
         cells += [Cell(dataset, dst, "nested", seed, backend, f"student:{src}", train, data)
                   for src, dst in suite.nested for backend in suite.backends for seed in suite.seeds]
-        # a `scratch:NAME:SEED` teacher member is the scratch cell of NAME on TensorFlow at SEED: added where the grid
-        # lacks it (students on JAX or PyTorch only, a member that is no student of the suite, a seed beyond the suite's)
+        # a `scratch:NAME:SEED` teacher member is the scratch cell of NAME on TensorFlow at SEED, added where the
+        # grid lacks it (students on JAX or PyTorch only, a member that is no student of the suite, a seed beyond)
         for name, seed in scratch_members(teacher):
             member = Cell(dataset, name, "scratch", seed, "tensorflow", None, train, data)
             if member not in cells:
