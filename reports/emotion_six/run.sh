@@ -25,3 +25,9 @@ for s in 0 1 2; do
   kdsuite distill emotion --student mlp-quad --backend jax --epochs 100 --patience 8 --temperature 2 --seed $s \
     --out trials-store --teacher "$T" --transfer tang:30
 done
+# 4. mlp-tri, the same recipe, distilled and from labels (records in results/)
+for s in 0 1 2; do
+  kdsuite distill emotion --student mlp-tri --backend jax --epochs 100 --patience 8 --seed $s --out "$STORE" \
+    --teacher "$T" --transfer tang:30
+  kdsuite distill emotion --student mlp-tri --backend jax --epochs 100 --patience 8 --seed $s --out "$STORE" --no-kd
+done
